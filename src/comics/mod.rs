@@ -1,0 +1,40 @@
+//! The content model: series, chapters, pages, their images, tags,
+//! characters and static pages. Each submodule owns its tables' SQL.
+//!
+//! Invariants kept here:
+//! - Reading order is `(position, id)` within a series; dates never decide it.
+//! - A page is visible to readers iff `status = 'published' AND live_at <= now`
+//!   (the `visible!` macro). Nothing else is consulted, so a scheduled page
+//!   appears by itself when its time comes, with no job to flip it.
+//! - `page_images.position` runs 0..n for each page; position 0 is the cover.
+
+pub mod chapters;
+pub mod model;
+pub mod pages;
+pub mod series;
+pub mod settings;
+pub mod static_pages;
+pub mod taxonomy;
+
+pub use model::*;
+
+/// The SQL condition "this page is visible to readers now", on alias `$p`.
+/// It takes one bound parameter: the current time in Unix seconds.
+#[macro_export]
+macro_rules! visible {
+    ($p:literal) => {
+        concat!("(", $p, ".status = 'published' AND ", $p, ".live_at <= ?)")
+    };
+}
+
+/// `?, ?, …` with `n` placeholders, for `IN (…)` lists of bound ids.
+pub(crate) fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s
+}

@@ -1,0 +1,394 @@
+//! The `pages` and `page_images` tables: what readers read.
+//!
+//! Every reader query takes `now` and filters with `visible!`, so drafts and
+//! scheduled pages cannot leak through any listing, feed or navigation link.
+//! Lists are fetched in one query each (images for many pages in one `IN`
+//! list), so the number of queries per request never grows with the archive.
+
+use sqlx::AnyConnection;
+
+use super::{
+    placeholders, ChapterId, Navigation, Page, PageId, PageImage, PageSummary, SeriesId,
+};
+use crate::db::Db;
+use crate::visible;
+
+macro_rules! select_pages {
+    () => {
+        "SELECT p.id, p.series_id, p.chapter_id, p.slug, p.title, p.position, p.status, \
+         p.published_at, p.live_at, p.hover_text, p.transcript, p.notes, p.content_warning, \
+         p.updated_at, c.slug AS chapter_slug, c.title AS chapter_title, c.position AS chapter_position \
+         FROM pages p LEFT JOIN chapters c ON c.id = p.chapter_id"
+    };
+}
+
+/// Page rows with their cover image (position 0) for thumbnails.
+macro_rules! select_summaries {
+    () => {
+        "SELECT p.id, p.series_id, p.chapter_id, p.slug, p.title, p.published_at, \
+         i.alt_text, m.hash, m.widths, m.thumb_width, m.thumb_height \
+         FROM pages p \
+         LEFT JOIN page_images i ON i.page_id = p.id AND i.position = 0 \
+         LEFT JOIN media m ON m.id = i.media_id"
+    };
+}
+
+pub async fn visible_by_slug(
+    db: &Db,
+    series: SeriesId,
+    slug: &str,
+    now: i64,
+) -> Result<Option<Page>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_pages!(),
+        " WHERE p.series_id = ? AND p.slug = ? AND ",
+        visible!("p")
+    ))
+    .bind(series)
+    .bind(slug)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// The last visible page in reading order (not the most recently dated).
+pub async fn latest_visible(db: &Db, series: SeriesId, now: i64) -> Result<Option<Page>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_pages!(),
+        " WHERE p.series_id = ? AND ",
+        visible!("p"),
+        " ORDER BY p.position DESC, p.id DESC LIMIT 1"
+    ))
+    .bind(series)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// First, previous, next, last and chapter jumps for `page`, in one query.
+pub async fn navigation(db: &Db, page: &Page, now: i64) -> Result<Navigation, sqlx::Error> {
+    let query = sqlx::query_as(concat!(
+        "SELECT ",
+        "(SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
+        visible!("p"),
+        " ORDER BY p.position, p.id LIMIT 1) AS first_slug, ",
+        "(SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
+        visible!("p"),
+        " AND (p.position < ? OR (p.position = ? AND p.id < ?)) ORDER BY p.position DESC, p.id DESC LIMIT 1) AS prev_slug, ",
+        "(SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
+        visible!("p"),
+        " AND (p.position > ? OR (p.position = ? AND p.id > ?)) ORDER BY p.position, p.id LIMIT 1) AS next_slug, ",
+        "(SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
+        visible!("p"),
+        " ORDER BY p.position DESC, p.id DESC LIMIT 1) AS last_slug, ",
+        // First visible page of the nearest earlier / later chapter that has one.
+        "(SELECT p.slug FROM pages p JOIN chapters c ON c.id = p.chapter_id WHERE p.series_id = ? AND ",
+        visible!("p"),
+        " AND (c.position < ? OR (c.position = ? AND c.id < ?)) \
+         ORDER BY c.position DESC, c.id DESC, p.position, p.id LIMIT 1) AS prev_chapter_slug, ",
+        "(SELECT p.slug FROM pages p JOIN chapters c ON c.id = p.chapter_id WHERE p.series_id = ? AND ",
+        visible!("p"),
+        " AND (c.position > ? OR (c.position = ? AND c.id > ?)) \
+         ORDER BY c.position, c.id, p.position, p.id LIMIT 1) AS next_chapter_slug"
+    ));
+    let (series, pos, id) = (page.series_id, page.position, page.id);
+    // A page outside any chapter has no chapter neighbours: bind a position
+    // no chapter can have on both sides.
+    let (cpos, cid) = match (page.chapter_id, page.chapter_position) {
+        (Some(cid), Some(cpos)) => (Some(cpos), Some(cid)),
+        _ => (None, None),
+    };
+    let query: sqlx::query::QueryAs<'_, sqlx::Any, Navigation, _> = query
+        .bind(series)
+        .bind(now)
+        .bind(series)
+        .bind(now)
+        .bind(pos)
+        .bind(pos)
+        .bind(id)
+        .bind(series)
+        .bind(now)
+        .bind(pos)
+        .bind(pos)
+        .bind(id)
+        .bind(series)
+        .bind(now)
+        .bind(series)
+        .bind(now)
+        .bind(cpos)
+        .bind(cpos)
+        .bind(cid)
+        .bind(series)
+        .bind(now)
+        .bind(cpos)
+        .bind(cpos)
+        .bind(cid);
+    query.fetch_one(db.pool()).await
+}
+
+/// All images of the given pages, ordered by page then position.
+pub async fn images_for(db: &Db, pages: &[PageId]) -> Result<Vec<PageImage>, sqlx::Error> {
+    if pages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT i.page_id, i.position, i.alt_text, m.hash, m.width, m.height, m.widths, \
+         m.fallback_ext, m.thumb_width, m.thumb_height \
+         FROM page_images i JOIN media m ON m.id = i.media_id \
+         WHERE i.page_id IN ({}) ORDER BY i.page_id, i.position",
+        placeholders(pages.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in pages {
+        query = query.bind(*id);
+    }
+    query.fetch_all(db.pool()).await
+}
+
+/// Every visible page of a series with its cover, in reading order.
+pub async fn archive(db: &Db, series: SeriesId, now: i64) -> Result<Vec<PageSummary>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_summaries!(),
+        " WHERE p.series_id = ? AND ",
+        visible!("p"),
+        " ORDER BY p.position, p.id"
+    ))
+    .bind(series)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Visible pages of a chapter, full records, in reading order.
+pub async fn in_chapter(db: &Db, chapter: ChapterId, now: i64) -> Result<Vec<Page>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_pages!(),
+        " WHERE p.chapter_id = ? AND ",
+        visible!("p"),
+        " ORDER BY p.position, p.id"
+    ))
+    .bind(chapter)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Visible pages carrying a tag, across series, in each series' reading order.
+pub async fn with_tag(db: &Db, tag: super::TagId, now: i64) -> Result<Vec<PageSummary>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_summaries!(),
+        " JOIN page_tags pt ON pt.page_id = p.id WHERE pt.tag_id = ? AND ",
+        visible!("p"),
+        " ORDER BY p.series_id, p.position, p.id"
+    ))
+    .bind(tag)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Visible pages a character appears on.
+pub async fn with_character(
+    db: &Db,
+    character: super::CharacterId,
+    now: i64,
+) -> Result<Vec<PageSummary>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_summaries!(),
+        " JOIN page_characters pc ON pc.page_id = p.id WHERE pc.character_id = ? AND ",
+        visible!("p"),
+        " ORDER BY p.series_id, p.position, p.id"
+    ))
+    .bind(character)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// What a feed covers: a whole series or one chapter.
+#[derive(Debug, Clone, Copy)]
+pub enum FeedScope {
+    Series(SeriesId),
+    Chapter(ChapterId),
+}
+
+/// The newest pages to go live, newest first: feeds order by `live_at`, so a
+/// back-dated page published today still reaches subscribers today.
+pub async fn recent(db: &Db, scope: FeedScope, now: i64, limit: i64) -> Result<Vec<Page>, sqlx::Error> {
+    let (query, id) = match scope {
+        FeedScope::Series(id) => (
+            concat!(
+                select_pages!(),
+                " WHERE p.series_id = ? AND ",
+                visible!("p"),
+                " ORDER BY p.live_at DESC, p.position DESC, p.id DESC LIMIT ?"
+            ),
+            id.0,
+        ),
+        FeedScope::Chapter(id) => (
+            concat!(
+                select_pages!(),
+                " WHERE p.chapter_id = ? AND ",
+                visible!("p"),
+                " ORDER BY p.live_at DESC, p.position DESC, p.id DESC LIMIT ?"
+            ),
+            id.0,
+        ),
+    };
+    sqlx::query_as(query).bind(id).bind(now).bind(limit).fetch_all(db.pool()).await
+}
+
+/// A uniformly random visible page's slug.
+pub async fn random_visible(db: &Db, series: SeriesId, now: i64) -> Result<Option<String>, sqlx::Error> {
+    let sql = match db.backend() {
+        crate::config::Backend::Sqlite => concat!(
+            "SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
+            visible!("p"),
+            " ORDER BY RANDOM() LIMIT 1"
+        ),
+        crate::config::Backend::MySql => concat!(
+            "SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
+            visible!("p"),
+            " ORDER BY RAND() LIMIT 1"
+        ),
+    };
+    sqlx::query_scalar(sql).bind(series).bind(now).fetch_optional(db.pool()).await
+}
+
+/// (series, slug, updated_at) of every visible page, for the sitemap.
+pub async fn sitemap_entries(db: &Db, now: i64) -> Result<Vec<(SeriesId, String, i64)>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT p.series_id, p.slug, p.updated_at FROM pages p WHERE ",
+        visible!("p"),
+        " ORDER BY p.series_id, p.position, p.id"
+    ))
+    .bind(now)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// A page to write. `live_at` is derived: a published page goes live at the
+/// later of its date and now, so back-dating cannot hide it from feeds.
+pub struct NewPage<'a> {
+    pub series_id: SeriesId,
+    pub chapter_id: Option<ChapterId>,
+    pub slug: &'a str,
+    pub title: &'a str,
+    pub published: bool,
+    pub published_at: i64,
+    pub hover_text: &'a str,
+    pub transcript: &'a str,
+    pub notes: &'a str,
+    pub content_warning: &'a str,
+}
+
+impl NewPage<'_> {
+    /// When the page becomes visible, given the moment it is saved.
+    pub fn live_at(&self, saved_at: i64, backfill: bool) -> Option<i64> {
+        match (self.published, backfill) {
+            (false, _) => None,
+            // An imported archive went live when it says it did.
+            (true, true) => Some(self.published_at),
+            (true, false) => Some(self.published_at.max(saved_at)),
+        }
+    }
+}
+
+/// Appends a page at the end of its series' reading order.
+///
+/// `backfill` is for imports of pages that were already public elsewhere:
+/// their `live_at` is their own date rather than "now".
+pub async fn insert(
+    conn: &mut AnyConnection,
+    new: &NewPage<'_>,
+    backfill: bool,
+) -> Result<PageId, sqlx::Error> {
+    let now = crate::db::now();
+    let position: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM pages WHERE series_id = ?")
+            .bind(new.series_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let result = sqlx::query(
+        "INSERT INTO pages (series_id, chapter_id, slug, title, position, status, published_at, live_at, \
+         hover_text, transcript, notes, content_warning, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new.series_id)
+    .bind(new.chapter_id)
+    .bind(new.slug)
+    .bind(new.title)
+    .bind(position)
+    .bind(if new.published { "published" } else { "draft" })
+    .bind(new.published_at)
+    .bind(new.live_at(now, backfill))
+    .bind(new.hover_text)
+    .bind(new.transcript)
+    .bind(new.notes)
+    .bind(new.content_warning)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(PageId(crate::db::dialect::inserted_id(conn, &result).await?))
+}
+
+pub async fn insert_image(
+    conn: &mut AnyConnection,
+    page: PageId,
+    media: super::MediaId,
+    position: i64,
+    alt_text: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO page_images (page_id, media_id, position, alt_text) VALUES (?, ?, ?, ?)")
+        .bind(page)
+        .bind(media)
+        .bind(position)
+        .bind(alt_text)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Whether a slug is taken in a series (drafts included).
+pub async fn slug_exists(conn: &mut AnyConnection, series: SeriesId, slug: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM pages WHERE series_id = ? AND slug = ?")
+        .bind(series)
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Number of pages in all states, for deciding whether a site is empty.
+pub async fn count_all(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM pages").fetch_one(db.pool()).await
+}
+
+/// Moves a page to a new place in the reading order: before `before`, or to
+/// the end when `None`. Positions are renumbered in one transaction, so
+/// navigation is never seen half-updated.
+pub async fn move_page(
+    conn: &mut AnyConnection,
+    series: SeriesId,
+    page: PageId,
+    before: Option<PageId>,
+) -> Result<(), sqlx::Error> {
+    let mut order: Vec<PageId> =
+        sqlx::query_scalar("SELECT id FROM pages WHERE series_id = ? ORDER BY position, id")
+            .bind(series)
+            .fetch_all(&mut *conn)
+            .await?;
+    order.retain(|id| *id != page);
+    let at = before.and_then(|b| order.iter().position(|id| *id == b)).unwrap_or(order.len());
+    order.insert(at, page);
+    for (position, id) in order.iter().enumerate() {
+        sqlx::query("UPDATE pages SET position = ? WHERE id = ? AND position <> ?")
+            .bind(position as i64 + 1)
+            .bind(*id)
+            .bind(position as i64 + 1)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

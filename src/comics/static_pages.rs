@@ -1,0 +1,53 @@
+//! Static pages (About, Links, …), written in Markdown, served at `/{slug}`.
+
+use sqlx::AnyConnection;
+
+use super::{StaticPage, StaticPageLink};
+use crate::db::Db;
+
+/// Paths a static page may not take because the site already uses them.
+pub const RESERVED_SLUGS: &[&str] = &[
+    "admin", "archive", "atom", "bookmarks", "cast", "chapter", "character", "comic", "feed",
+    "first", "healthz", "latest", "media", "metrics", "random", "readyz", "robots", "search",
+    "series", "sitemap", "static", "subscribe", "tag",
+];
+
+pub async fn nav_links(db: &Db) -> Result<Vec<StaticPageLink>, sqlx::Error> {
+    sqlx::query_as("SELECT slug, title FROM static_pages WHERE published = 1 ORDER BY position, id")
+        .fetch_all(db.pool())
+        .await
+}
+
+pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<StaticPage>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, slug, title, body, updated_at FROM static_pages WHERE slug = ? AND published = 1",
+    )
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await
+}
+
+pub async fn all_published(db: &Db) -> Result<Vec<StaticPage>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, slug, title, body, updated_at FROM static_pages WHERE published = 1 ORDER BY position, id",
+    )
+    .fetch_all(db.pool())
+    .await
+}
+
+pub async fn insert(conn: &mut AnyConnection, slug: &str, title: &str, body: &str) -> Result<(), sqlx::Error> {
+    let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM static_pages")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO static_pages (slug, title, body, position, published, updated_at) VALUES (?, ?, ?, ?, 1, ?)",
+    )
+    .bind(slug)
+    .bind(title)
+    .bind(body)
+    .bind(position)
+    .bind(crate::db::now())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,255 @@
+//! Typed configuration: defaults, then `halftone.toml`, then `HALFTONE_*`
+//! environment variables (nested keys use `__`, e.g. `HALFTONE_MEDIA__WEBP_QUALITY`).
+//!
+//! Everything is checked once at start-up so a bad setting stops the process
+//! with a message naming it, instead of failing on the first request.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Environment variables that share the `HALFTONE_` prefix but are not settings.
+const NOT_SETTINGS: &[&str] = &["config", "log", "test_database_url", "test_redis_url", "bench"];
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://…` (default, under `data_dir`) or `mysql://user:pass@host/db`.
+    #[serde(skip_serializing)]
+    pub database_url: Option<SecretString>,
+    /// `redis://host:port`; without it, caches and fan-out stay in-process.
+    #[serde(skip_serializing)]
+    pub redis_url: Option<SecretString>,
+    pub bind: SocketAddr,
+    /// Where the SQLite file and processed media live.
+    pub data_dir: PathBuf,
+    /// The address readers use; feeds, sitemaps and share cards need absolute URLs.
+    pub public_url: Url,
+    pub log_format: LogFormat,
+    pub database: DatabaseConfig,
+    pub media: MediaConfig,
+    pub debug: DebugConfig,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before it gets a 503.
+    pub acquire_timeout_ms: u64,
+    /// Apply pending migrations when the server starts.
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Largest accepted source file.
+    pub max_file_bytes: u64,
+    pub max_width: u32,
+    pub max_height: u32,
+    /// Decoded size limit (width × height), the guard against decompression bombs.
+    pub max_pixels: u64,
+    /// Responsive WebP widths; sources narrower than a width skip it.
+    pub widths: Vec<u32>,
+    pub thumb_width: u32,
+    pub webp_quality: f32,
+    pub jpeg_quality: u8,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DebugConfig {
+    /// Adds `Server-Timing: db;desc="N queries"` to responses (used by tests).
+    pub query_count_header: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            redis_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            public_url: Url::parse("http://127.0.0.1:8080/").expect("static URL"),
+            log_format: LogFormat::Pretty,
+            database: DatabaseConfig::default(),
+            media: MediaConfig::default(),
+            debug: DebugConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout_ms: 3000, migrate_on_start: true }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 50 * 1024 * 1024,
+            max_width: 16_000,
+            max_height: 60_000,
+            max_pixels: 160_000_000,
+            widths: vec![480, 800, 1200, 1600],
+            thumb_width: 240,
+            webp_quality: 82.0,
+            jpeg_quality: 85,
+        }
+    }
+}
+
+/// Which database engine a URL points at; the only place that decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("configuration: setting `{setting}` is invalid: {reason}")]
+    Invalid { setting: &'static str, reason: String },
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { setting, reason: reason.into() }
+}
+
+impl Config {
+    /// Loads from `path` (if it exists) and the environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let env = Env::prefixed("HALFTONE_")
+            .split("__")
+            .filter(|key| !NOT_SETTINGS.contains(&key.as_str().to_ascii_lowercase().as_str()));
+        Self::from_figment(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::file(path)).merge(env),
+        )
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.backend()?;
+        if !matches!(self.public_url.scheme(), "http" | "https") {
+            return Err(invalid("public_url", "must start with http:// or https://"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        let m = &self.media;
+        if m.widths.is_empty() || m.widths.iter().any(|w| !(16..=8192).contains(w)) {
+            return Err(invalid("media.widths", "need at least one width, each between 16 and 8192"));
+        }
+        if !(16..=1024).contains(&m.thumb_width) {
+            return Err(invalid("media.thumb_width", "must be between 16 and 1024"));
+        }
+        if !(1.0..=100.0).contains(&m.webp_quality) {
+            return Err(invalid("media.webp_quality", "must be between 1 and 100"));
+        }
+        if !(1..=100).contains(&m.jpeg_quality) {
+            return Err(invalid("media.jpeg_quality", "must be between 1 and 100"));
+        }
+        if let Some(url) = &self.redis_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid("redis_url", "must start with redis:// or rediss://"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("halftone.db").display()),
+        }
+    }
+
+    pub fn backend(&self) -> Result<Backend, ConfigError> {
+        let url = self.database_url();
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Ok(Backend::MySql)
+        } else {
+            Err(invalid("database_url", "must start with sqlite:// or mysql://"))
+        }
+    }
+
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.database.acquire_timeout_ms)
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
+    }
+
+    /// `public_url` without a trailing slash, for joining paths.
+    pub fn base_url(&self) -> &str {
+        self.public_url.as_str().trim_end_matches('/')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> Result<Config, ConfigError> {
+        Config::from_figment(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)),
+        )
+    }
+
+    #[test]
+    fn defaults_work_on_a_fresh_machine() {
+        let config = load("").expect("defaults are valid");
+        assert_eq!(config.backend().expect("backend"), Backend::Sqlite);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url().contains("data/halftone.db"));
+    }
+
+    #[test]
+    fn a_bad_setting_is_named_in_the_error() {
+        let err = load("bind = \"nowhere\"").expect_err("bad bind").to_string();
+        assert!(err.contains("bind"), "{err}");
+        let err = load("database_url = \"postgres://x\"").expect_err("bad url").to_string();
+        assert!(err.contains("database_url"), "{err}");
+        let err = load("[media]\nwebp_quality = 500.0").expect_err("bad quality").to_string();
+        assert!(err.contains("media.webp_quality"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_setting_is_refused() {
+        let err = load("databse_url = \"sqlite://x\"").expect_err("typo").to_string();
+        assert!(err.contains("databse_url"), "{err}");
+    }
+
+    #[test]
+    fn mysql_urls_select_the_mysql_backend() {
+        let config = load("database_url = \"mysql://root@127.0.0.1/halftone\"").expect("valid");
+        assert_eq!(config.backend().expect("backend"), Backend::MySql);
+    }
+}

@@ -1,0 +1,48 @@
+//! Where SQLite and MariaDB disagree. Everything else is shared SQL.
+
+use crate::config::Backend;
+
+/// Statements run on every new connection.
+pub fn session_setup(backend: Backend) -> &'static [&'static str] {
+    match backend {
+        // WAL lets readers proceed while a writer commits; NORMAL sync is
+        // durable across application crashes, which is what WAL mode promises.
+        Backend::Sqlite => &[
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA busy_timeout = 5000",
+        ],
+        // Timestamps are integers, but keep the session in UTC so nothing
+        // server-side ever shifts a value by the host's zone.
+        Backend::MySql => &["SET time_zone = '+00:00'", "SET NAMES utf8mb4"],
+    }
+}
+
+/// `INSERT … ON CONFLICT` (SQLite) versus `ON DUPLICATE KEY` (MariaDB) for settings.
+pub fn upsert_setting(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "INSERT INTO settings (name, value) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+        }
+        Backend::MySql => {
+            "INSERT INTO settings (name, value) VALUES (?, ?) \
+             ON DUPLICATE KEY UPDATE value = VALUES(value)"
+        }
+    }
+}
+
+/// The id of the row an `INSERT` just created on this connection.
+///
+/// MariaDB reports it with the result; sqlx's `Any` driver drops it for
+/// SQLite, which is asked with `last_insert_rowid()` on the same connection.
+pub async fn inserted_id(
+    conn: &mut sqlx::AnyConnection,
+    result: &sqlx::any::AnyQueryResult,
+) -> Result<i64, sqlx::Error> {
+    match result.last_insert_id() {
+        Some(id) => Ok(id),
+        None => sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(conn).await,
+    }
+}

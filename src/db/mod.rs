@@ -1,0 +1,113 @@
+//! The one data-access layer for SQLite and MariaDB.
+//!
+//! Both engines speak through sqlx's `Any` driver with `?` placeholders, so a
+//! query is written once. Where the dialects differ, the difference is named
+//! in [`dialect`] and nowhere else. Queries themselves live in the domain
+//! module that owns the table (`comics::pages`, `media::store`, …).
+
+pub mod dialect;
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{MigrateDatabase, Migrator};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+use crate::config::{Backend, Config};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
+
+/// A connection pool plus the engine behind it.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens the pool, creating the database (and SQLite's directory) if missing.
+    #[tracing::instrument(skip_all, fields(backend))]
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = config.backend()?;
+        tracing::Span::current().record("backend", tracing::field::debug(backend));
+        let url = config.database_url();
+        if backend == Backend::Sqlite {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create data_dir {}", config.data_dir.display())
+            })?;
+        }
+        if !sqlx::Any::database_exists(&url).await.unwrap_or(false) {
+            tracing::info!("database does not exist yet; creating it");
+            sqlx::Any::create_database(&url).await.context("cannot create the database")?;
+        }
+        let options = AnyConnectOptions::from_str(&url)
+            .context("database_url is not a valid database URL")?
+            // Statement logging stays at TRACE; the query counter in
+            // `telemetry` listens to sqlx's own events instead.
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = AnyPoolOptions::new()
+            .max_connections(config.database.max_connections)
+            .min_connections(0)
+            .acquire_timeout(config.acquire_timeout())
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    for statement in dialect::session_setup(backend) {
+                        conn.execute(*statement).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .context("cannot connect to the database (check database_url)")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations for this engine.
+    #[tracing::instrument(skip_all)]
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::MySql => &MYSQL_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.context("database migration failed")?;
+        tracing::info!("database schema is up to date");
+        Ok(())
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Current time as Unix seconds (UTC), the only time format stored.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Backend {
+    /// The engine behind an open connection (for the dialect seam).
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::MySql
+        }
+    }
+}

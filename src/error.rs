@@ -1,0 +1,97 @@
+//! The one error type of the web layer, mapped to HTTP in one place.
+//!
+//! Handlers return `Result<_, AppError>`. `ResponseError` decides the status
+//! and marks the response; the `render_error_pages` middleware in
+//! `reader::errors` turns the mark into the friendly HTML page, because only
+//! it can reach the templates. Causes of internal errors are logged with their
+//! chain and never shown to readers.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+/// Seconds a client is asked to wait when the database is unavailable.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The database (or another dependency) cannot answer right now.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Put on error responses so the error-page middleware knows what to render.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub message: Option<String>,
+}
+
+impl AppError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest(message.into())
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => AppError::NotFound,
+            // Out of connections or the server gone: tell the client to come
+            // back shortly instead of letting requests pile up.
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => AppError::Unavailable(error.to_string()),
+            other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),
+        }
+    }
+}
+
+impl From<tera::Error> for AppError {
+    fn from(error: tera::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(error).context("template rendering failed"))
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let message = match self {
+            AppError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "request failed");
+                None
+            }
+            AppError::Unavailable(cause) => {
+                tracing::warn!(%cause, "dependency unavailable");
+                None
+            }
+            AppError::BadRequest(message) => Some(message.clone()),
+            AppError::NotFound => None,
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        }
+        let mut response = response.body(status.canonical_reason().unwrap_or("error"));
+        response.extensions_mut().insert(ErrorPage { status, message });
+        response
+    }
+}

@@ -1,0 +1,23 @@
+//! `/healthz`: the process is up. `/readyz`: it can reach its database, so a
+//! load balancer should send it readers.
+
+use actix_web::{web, HttpResponse};
+
+use crate::startup::AppState;
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).body("ok")
+}
+
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).body("ready"),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: database unreachable");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Cache-Control", "no-store"))
+                .insert_header(("Retry-After", crate::error::RETRY_AFTER_SECS.to_string()))
+                .body("database unreachable")
+        }
+    }
+}

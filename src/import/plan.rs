@@ -1,0 +1,230 @@
+//! Step 1 of an import: which files make which pages, in which order.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::Deserialize;
+
+use super::naming::{self, natural_cmp, FileName};
+use super::write::{ChapterSpec, ReadyImage, ReadyPage};
+use crate::comics::Slug;
+
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "webp", "bmp"];
+
+/// Optional `<name>.toml` beside an image.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sidecar {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339.
+    pub date: Option<String>,
+    /// One text for all images, or one per slice.
+    pub alt: Option<AltText>,
+    pub hover: Option<String>,
+    pub transcript: Option<String>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub characters: Vec<String>,
+    pub content_warning: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum AltText {
+    One(String),
+    PerImage(Vec<String>),
+}
+
+impl Sidecar {
+    pub fn alt_for(&self, index: usize) -> Option<String> {
+        match &self.alt {
+            Some(AltText::One(text)) => Some(text.clone()),
+            Some(AltText::PerImage(list)) => list.get(index).cloned(),
+            None => None,
+        }
+    }
+}
+
+/// Optional `chapter.toml` in a chapter folder.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChapterFile {
+    title: Option<String>,
+    slug: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct PlannedPage {
+    /// The page's name without slice suffix, e.g. `0012` or `2010-05-03-title`.
+    pub base: String,
+    pub name: FileName,
+    pub files: Vec<PathBuf>,
+    pub sidecar: Option<Result<Sidecar, String>>,
+    pub chapter: Option<ChapterSpec>,
+    slug: String,
+    folder: PathBuf,
+}
+
+impl PlannedPage {
+    pub fn sidecar_path(&self) -> PathBuf {
+        self.folder.join(format!("{}.toml", self.base))
+    }
+
+    /// Combines what the name and the sidecar say into a page to write.
+    pub fn ready(&self, sidecar: Sidecar, images: Vec<ReadyImage>) -> ReadyPage {
+        let title = sidecar
+            .title
+            .clone()
+            .or_else(|| self.name.title.clone())
+            .or_else(|| self.name.number.map(|n| format!("Page {n}")))
+            .or_else(|| self.name.date.map(|d| d.format("%-d %B %Y").to_string()))
+            .unwrap_or_else(|| self.base.clone());
+        let date = sidecar.date.as_deref().and_then(parse_date).or_else(|| {
+            self.name.date.map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp())
+        });
+        ReadyPage {
+            chapter: self.chapter.clone(),
+            slug: sidecar.slug.clone().and_then(|s| Slug::parse(&s).ok()).map(Slug::into_string).unwrap_or_else(|| self.slug.clone()),
+            title,
+            published_at: date,
+            hover_text: sidecar.hover.clone().unwrap_or_default(),
+            transcript: sidecar.transcript.clone().unwrap_or_default(),
+            notes: sidecar.notes.clone().unwrap_or_default(),
+            content_warning: sidecar.content_warning.clone().unwrap_or_default(),
+            tags: sidecar.tags.clone(),
+            characters: sidecar.characters.clone(),
+            images,
+        }
+    }
+}
+
+fn parse_date(s: &str) -> Option<i64> {
+    if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(date.and_time(NaiveTime::MIN).and_utc().timestamp());
+    }
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp())
+}
+
+/// Walks `root` and returns the pages in reading order, plus files that
+/// could not even be listed.
+pub fn plan(root: &Path) -> std::io::Result<(Vec<PlannedPage>, Vec<(PathBuf, String)>)> {
+    let mut failures = Vec::new();
+    // folder (relative) → base name → slice files
+    let mut folders: BTreeMap<PathBuf, BTreeMap<String, Vec<(Option<String>, PathBuf)>>> = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(false).into_iter() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                let path = error.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                failures.push((path, error.to_string()));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let hidden = path.strip_prefix(root).ok().is_some_and(|rel| {
+            rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        });
+        if !entry.file_type().is_file() || hidden {
+            continue;
+        }
+        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        if !IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+            continue;
+        }
+        let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else { continue };
+        let folder = path.parent().and_then(|p| p.strip_prefix(root).ok()).map(Path::to_path_buf).unwrap_or_default();
+        let name = naming::parse(&stem);
+        folders.entry(folder).or_default().entry(name.base).or_default().push((name.slice, path.to_path_buf()));
+    }
+
+    let mut folder_list: Vec<_> = folders.into_iter().collect();
+    // Loose files first, then folders in natural order.
+    folder_list.sort_by(|(a, _), (b, _)| {
+        let depth = |p: &Path| p.components().count().min(1);
+        depth(a).cmp(&depth(b)).then_with(|| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()))
+    });
+
+    let mut pages = Vec::new();
+    for (folder, bases) in folder_list {
+        let chapter = chapter_for(root, &folder);
+        let mut bases: Vec<_> = bases.into_iter().collect();
+        bases.sort_by(|(a, _), (b, _)| natural_cmp(a, b));
+        for (base, mut slices) in bases {
+            slices.sort_by(|(a, _), (b, _)| natural_cmp(a.as_deref().unwrap_or(""), b.as_deref().unwrap_or("")));
+            let name = naming::parse(&base);
+            let sidecar_path = root.join(&folder).join(format!("{base}.toml"));
+            let sidecar = sidecar_path.is_file().then(|| {
+                std::fs::read_to_string(&sidecar_path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| toml_parse::<Sidecar>(&text))
+            });
+            let slug = page_slug(&name, &base, chapter.as_ref(), &folder);
+            pages.push(PlannedPage {
+                files: slices.into_iter().map(|(_, path)| path).collect(),
+                base,
+                name,
+                sidecar,
+                chapter: chapter.clone(),
+                slug,
+                folder: root.join(&folder),
+            });
+        }
+    }
+    Ok((pages, failures))
+}
+
+fn toml_parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    use figment::providers::Format;
+    figment::Figment::from(figment::providers::Toml::string(text))
+        .extract()
+        .map_err(|e| format!("bad sidecar file: {e}"))
+}
+
+/// Dated or titled names are unique enough; a bare number inside a chapter
+/// folder (`ch02/003.png`) gets the folder in front so chapters don't collide.
+fn page_slug(name: &FileName, base: &str, chapter: Option<&ChapterSpec>, folder: &Path) -> String {
+    let bare_number = name.date.is_none() && name.title.is_none() && name.number.is_some();
+    let text = if bare_number && chapter.is_some() {
+        format!("{} {base}", folder.to_string_lossy().replace(['/', '\\'], " "))
+    } else {
+        base.to_owned()
+    };
+    Slug::from_text(&text).map(Slug::into_string).unwrap_or_else(|| "page".to_owned())
+}
+
+fn chapter_for(root: &Path, folder: &Path) -> Option<ChapterSpec> {
+    let parts: Vec<String> = folder.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let last = parts.last()?;
+    let file: ChapterFile = std::fs::read_to_string(root.join(folder).join("chapter.toml"))
+        .ok()
+        .and_then(|text| toml_parse(&text).ok())
+        .unwrap_or_default();
+    let title = file.title.unwrap_or_else(|| naming::chapter_title(last));
+    let slug = file
+        .slug
+        .and_then(|s| Slug::parse(&s).ok())
+        .or_else(|| Slug::from_text(&title))
+        .map(Slug::into_string)
+        .unwrap_or_else(|| "chapter".to_owned());
+    let volume = (parts.len() >= 2).then(|| volume_title(&parts[0]));
+    Some(ChapterSpec { volume, slug, title, description: file.description.unwrap_or_default() })
+}
+
+/// "vol1" / "volume-2" → "Volume 1"; otherwise the humanized folder name.
+fn volume_title(dir: &str) -> String {
+    let lower = dir.to_ascii_lowercase();
+    for prefix in ["volume", "vol"] {
+        if let Some(rest) = lower.strip_prefix(prefix) {
+            let rest = rest.trim_start_matches(['-', '_', ' ', '.']);
+            if let Ok(n) = rest.parse::<u64>() {
+                return format!("Volume {n}");
+            }
+        }
+    }
+    naming::humanize(dir).unwrap_or_else(|| dir.to_owned())
+}

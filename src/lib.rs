@@ -1,0 +1,18 @@
+//! Halftone: a self-hosted webcomic publishing platform.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the map of this crate.
+
+pub mod cli;
+pub mod comics;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod feeds;
+pub mod health;
+pub mod import;
+pub mod media;
+pub mod reader;
+pub mod render;
+pub mod startup;
+pub mod telemetry;

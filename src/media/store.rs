@@ -1,0 +1,64 @@
+//! Processed media on disk (`data/media/ab/abcd…-800.webp`) and in the
+//! `media` table.
+
+use std::io::Write;
+use std::path::Path;
+
+use sqlx::AnyConnection;
+
+use super::Processed;
+use crate::comics::MediaId;
+
+/// Writes every derived file, each atomically (temp file, then rename), so a
+/// crash never leaves a half-written file under a name that means "complete".
+/// Files that already exist are left alone: same name, same bytes.
+pub fn write_files(media_dir: &Path, processed: &Processed) -> std::io::Result<()> {
+    let dir = media_dir.join(&processed.hash[..2]);
+    std::fs::create_dir_all(&dir)?;
+    for (name, bytes) in &processed.files {
+        let path = dir.join(name);
+        if path.exists() {
+            continue;
+        }
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_data()?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+    }
+    Ok(())
+}
+
+/// The row for this image, inserted if new. Identical uploads share a row.
+pub async fn insert_or_find(conn: &mut AnyConnection, p: &Processed) -> Result<MediaId, sqlx::Error> {
+    if let Some(id) = find(conn, &p.hash).await? {
+        return Ok(id);
+    }
+    let widths = p.widths.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let inserted = sqlx::query(
+        "INSERT INTO media (hash, width, height, source_format, widths, fallback_ext, thumb_width, \
+         thumb_height, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&p.hash)
+    .bind(i64::from(p.width))
+    .bind(i64::from(p.height))
+    .bind(p.source_format)
+    .bind(widths)
+    .bind(p.fallback_ext)
+    .bind(i64::from(p.thumb_width))
+    .bind(i64::from(p.thumb_height))
+    .bind(p.source_bytes as i64)
+    .bind(crate::db::now())
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(done) => Ok(MediaId(crate::db::dialect::inserted_id(conn, &done).await?)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            find(conn, &p.hash).await?.ok_or(sqlx::Error::RowNotFound)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn find(conn: &mut AnyConnection, hash: &str) -> Result<Option<MediaId>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM media WHERE hash = ?").bind(hash).fetch_optional(conn).await
+}

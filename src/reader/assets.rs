@@ -1,0 +1,28 @@
+//! `GET /static/{hash}/{name}`: embedded CSS, JS and icons.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::AppError;
+use crate::startup::AppState;
+
+pub async fn serve_static(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (hash, name) = path.into_inner();
+    let asset = state.assets.get(&name).ok_or(AppError::NotFound)?;
+    let etag = format!("\"{}\"", asset.hash);
+    // The current hash may be cached forever; an old one (a page rendered
+    // before a deploy) still gets the file, but only briefly.
+    let cache = if hash == asset.hash { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
+    if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, asset.mime.clone()))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .insert_header((header::ETAG, etag))
+        .body(asset.bytes.clone().into_owned()))
+}

@@ -1,0 +1,230 @@
+//! The comic page itself: home (latest page), permalinks and random.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::response;
+use super::site::{dates, Chrome, Meta, MetaImage, Site};
+use crate::comics::{self, Page, PageImage, PageLabel};
+use crate::error::AppError;
+use crate::media::view::Picture;
+use crate::render::{json_for_script, markdown};
+use crate::startup::AppState;
+
+#[derive(Serialize)]
+struct ComicTemplate {
+    chrome: Chrome,
+    meta: Meta,
+    page: PageView,
+    is_home: bool,
+}
+
+#[derive(Serialize)]
+pub struct PageView {
+    pub id: i64,
+    pub title: String,
+    pub slug: String,
+    pub url: String,
+    /// Absolute URL, shown for copying.
+    pub permalink: String,
+    pub date: String,
+    pub date_iso: String,
+    pub hover_text: String,
+    pub transcript: String,
+    pub notes_html: String,
+    pub content_warning: String,
+    pub chapter: Option<LinkView>,
+    pub images: Vec<Picture>,
+    pub tags: Vec<LinkView>,
+    pub characters: Vec<LinkView>,
+    pub nav: NavView,
+}
+
+#[derive(Serialize, Clone)]
+pub struct LinkView {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Serialize, Default)]
+pub struct NavView {
+    pub first: Option<String>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub last: Option<String>,
+    pub prev_chapter: Option<String>,
+    pub next_chapter: Option<String>,
+    pub random: String,
+    pub archive: String,
+}
+
+/// `/` and `/series/{series}`: the latest page, or a welcome page on an empty site.
+#[tracing::instrument(skip_all)]
+pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let site = Site::load(&state, req.match_info().get("series")).await?;
+    let now = crate::db::now();
+    let latest = match site.current() {
+        Some(series) => comics::pages::latest_visible(&state.db, series.id, now).await?,
+        None => None,
+    };
+    match latest {
+        Some(page) => render_page(&state, &site, page, now, true).await,
+        None => super::welcome::render(&state, &site).await,
+    }
+}
+
+/// `/comic/{slug}`: a page's permalink.
+#[tracing::instrument(skip_all, fields(slug = %path.as_str()))]
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let slug = comics::Slug::parse(&path).map_err(|_| AppError::NotFound)?;
+    let site = Site::load(&state, req.match_info().get("series")).await?;
+    let series = site.require_series()?;
+    let now = crate::db::now();
+    let page = comics::pages::visible_by_slug(&state.db, series.id, slug.as_str(), now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    render_page(&state, &site, page, now, false).await
+}
+
+/// `/random`: a redirect to a random page (never cached).
+pub async fn random(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let site = Site::load(&state, req.match_info().get("series")).await?;
+    let series = site.require_series()?;
+    let slug = comics::pages::random_visible(&state.db, series.id, crate::db::now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Found()
+        .insert_header(("Location", site.urls.comic(series.id, &slug)))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish())
+}
+
+async fn render_page(
+    state: &AppState,
+    site: &Site,
+    page: Page,
+    now: i64,
+    is_home: bool,
+) -> Result<HttpResponse, AppError> {
+    let images = comics::pages::images_for(&state.db, &[page.id]).await?;
+    let navigation = comics::pages::navigation(&state.db, &page, now).await?;
+    let labels = comics::taxonomy::labels_for_page(&state.db, page.id).await?;
+    let view = page_view(site, &page, &images, &labels, navigation, 0);
+
+    let path = if is_home { site.urls.home(page.series_id) } else { view.url.clone() };
+    let description = if page.notes.is_empty() {
+        format!("{} — {}", page.title, site.settings.tagline)
+    } else {
+        markdown::to_text(&page.notes, 200)
+    };
+    let mut meta = Meta::new(site, Some(&page.title), &description, &path);
+    if is_home {
+        meta.title = site.title_for(None);
+    }
+    meta.og_type = "article";
+    meta.prev = view.nav.prev.as_ref().map(|u| site.urls.absolute(u));
+    meta.next = view.nav.next.as_ref().map(|u| site.urls.absolute(u));
+    meta.image = view.images.first().map(|img| MetaImage {
+        url: site.urls.absolute(&img.fallback),
+        width: img.width,
+        height: img.height,
+        alt: img.alt.clone(),
+    });
+    meta.json_ld = Some(json_ld(site, &page, &view));
+
+    let body = state.templates.render(
+        "reader/comic.html",
+        &ComicTemplate { chrome: site.chrome(if is_home { "home" } else { "" }), meta, page: view, is_home },
+    )?;
+    Ok(response::html(body))
+}
+
+/// Builds the view of one page. `eager` images at the top load immediately;
+/// the rest are lazy (a chapter view passes how many came before).
+pub fn page_view(
+    site: &Site,
+    page: &Page,
+    images: &[PageImage],
+    labels: &[PageLabel],
+    nav: comics::Navigation,
+    images_before: usize,
+) -> PageView {
+    let urls = &site.urls;
+    let series = page.series_id;
+    let comic = |slug: Option<String>| slug.map(|s| urls.comic(series, &s));
+    let (date, date_iso) = dates(page.published_at);
+    let label = |kind: &str| {
+        labels
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| LinkView { title: l.name.clone(), url: format!("/{kind}/{}", l.slug) })
+            .collect::<Vec<_>>()
+    };
+    let pictures = images
+        .iter()
+        .filter(|i| i.page_id == page.id)
+        .enumerate()
+        .map(|(n, i)| Picture::new(&i.media, &i.alt_text, images_before + n > 0))
+        .collect();
+    PageView {
+        id: page.id.0,
+        title: page.title.clone(),
+        slug: page.slug.clone(),
+        url: urls.comic(series, &page.slug),
+        permalink: urls.absolute(&urls.comic(series, &page.slug)),
+        date,
+        date_iso,
+        hover_text: page.hover_text.clone(),
+        transcript: page.transcript.clone(),
+        notes_html: markdown::to_html(&page.notes),
+        content_warning: page.content_warning.clone(),
+        chapter: page.chapter_slug.as_ref().map(|slug| LinkView {
+            title: page.chapter_title.clone().unwrap_or_default(),
+            url: urls.chapter(series, slug),
+        }),
+        images: pictures,
+        tags: label("tag"),
+        characters: label("character"),
+        nav: NavView {
+            // Links to the page itself are dropped: on the first page,
+            // "first" and "previous" are not links.
+            first: comic(nav.first_slug.filter(|s| *s != page.slug)),
+            prev: comic(nav.prev_slug),
+            next: comic(nav.next_slug),
+            last: comic(nav.last_slug.filter(|s| *s != page.slug)),
+            prev_chapter: comic(nav.prev_chapter_slug),
+            next_chapter: comic(nav.next_chapter_slug),
+            random: urls.random(series),
+            archive: urls.archive(series),
+        },
+    }
+}
+
+fn json_ld(site: &Site, page: &Page, view: &PageView) -> String {
+    let series_title = site.current().map(|s| s.title.clone()).unwrap_or_default();
+    let mut story = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "ComicStory",
+        "name": page.title,
+        "url": site.urls.absolute(&view.url),
+        "isPartOf": {
+            "@type": "ComicSeries",
+            "name": series_title,
+            "url": site.urls.absolute(&site.urls.home(page.series_id)),
+        },
+    });
+    if !view.date_iso.is_empty() {
+        story["datePublished"] = view.date_iso.clone().into();
+    }
+    if let Some(img) = view.images.first() {
+        story["image"] = site.urls.absolute(&img.fallback).into();
+    }
+    if !site.settings.author.is_empty() {
+        story["author"] = serde_json::json!({ "@type": "Person", "name": site.settings.author });
+    }
+    json_for_script(&story)
+}

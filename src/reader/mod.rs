@@ -1,0 +1,52 @@
+//! The reader's site: server-rendered pages, feeds and sitemap.
+//!
+//! Handlers are thin: load the `Site`, call one or a few domain queries
+//! (a fixed number per page, never one per item), build one template struct.
+
+pub mod archive;
+pub mod assets;
+pub mod comic;
+pub mod errors;
+pub mod response;
+pub mod seo;
+pub mod site;
+pub mod static_pages;
+pub mod taxonomy;
+pub mod welcome;
+
+use actix_web::web;
+
+use crate::feeds;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(comic::home))
+        .route("/robots.txt", web::get().to(seo::robots))
+        .route("/sitemap.xml", web::get().to(seo::sitemap))
+        .route("/cast", web::get().to(taxonomy::cast))
+        .route("/tag/{slug}", web::get().to(taxonomy::tag))
+        .route("/character/{slug}", web::get().to(taxonomy::character))
+        .route("/bookmarks", web::get().to(static_pages::bookmarks))
+        .service(
+            web::scope("/series/{series}")
+                .route("", web::get().to(comic::home))
+                .route("/", web::get().to(comic::home))
+                .configure(series_routes),
+        )
+        .configure(series_routes)
+        .route("/{slug}", web::get().to(static_pages::show));
+}
+
+/// Routes that exist once per series: at the root for the primary series,
+/// under `/series/{series}` for the others.
+fn series_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/comic/{slug}", web::get().to(comic::show))
+        .route("/archive", web::get().to(archive::archive))
+        .route("/random", web::get().to(comic::random))
+        .route("/chapter/{chapter}", web::get().to(archive::chapter))
+        .route("/feed.xml", web::get().to(feeds::rss))
+        .route("/atom.xml", web::get().to(feeds::atom))
+        .route("/feed.json", web::get().to(feeds::json))
+        .route("/chapter/{chapter}/feed.xml", web::get().to(feeds::rss))
+        .route("/chapter/{chapter}/atom.xml", web::get().to(feeds::atom))
+        .route("/chapter/{chapter}/feed.json", web::get().to(feeds::json));
+}

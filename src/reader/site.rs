@@ -1,0 +1,255 @@
+//! What every reader page shares: the site's settings, its series, the menu
+//! (`Chrome`), URL building, and page metadata for search engines and
+//! link previews (`Meta`).
+
+use serde::Serialize;
+
+use crate::comics::settings::SiteSettings;
+use crate::comics::{self, Series, SeriesId, StaticPageLink};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// The site as one request sees it. Loaded with three small queries.
+pub struct Site {
+    pub settings: SiteSettings,
+    pub series: Vec<Series>,
+    pub static_links: Vec<StaticPageLink>,
+    /// Index into `series` of the series this request is about.
+    current: Option<usize>,
+    pub urls: Urls,
+}
+
+impl Site {
+    /// Loads the site; `series_slug` comes from `/series/{series}/…` URLs and
+    /// selects a series other than the primary one (404 if unknown).
+    pub async fn load(state: &AppState, series_slug: Option<&str>) -> Result<Self, AppError> {
+        let settings = comics::settings::load(&state.db).await?;
+        let series = comics::series::list(&state.db).await?;
+        let static_links = comics::static_pages::nav_links(&state.db).await?;
+        let current = match series_slug {
+            Some(slug) => Some(series.iter().position(|s| s.slug == slug).ok_or(AppError::NotFound)?),
+            None if series.is_empty() => None,
+            None => Some(0),
+        };
+        let urls = Urls {
+            base: state.config.base_url().to_owned(),
+            primary: series.first().map(|s| s.id),
+            slugs: series.iter().map(|s| (s.id, s.slug.clone())).collect(),
+        };
+        Ok(Self { settings, series, static_links, current, urls })
+    }
+
+    pub fn current(&self) -> Option<&Series> {
+        self.current.map(|i| &self.series[i])
+    }
+
+    /// The current series, or 404 for a site without one.
+    pub fn require_series(&self) -> Result<&Series, AppError> {
+        self.current().ok_or(AppError::NotFound)
+    }
+
+    pub fn is_multi_series(&self) -> bool {
+        self.series.len() > 1
+    }
+
+    /// `<title>` text: "Page · Series · Site", without repeats.
+    pub fn title_for(&self, page_title: Option<&str>) -> String {
+        let mut parts: Vec<&str> = Vec::new();
+        if let Some(t) = page_title {
+            parts.push(t);
+        }
+        if let Some(series) = self.current() {
+            if self.is_multi_series() && series.title != self.settings.title {
+                parts.push(&series.title);
+            }
+        }
+        parts.push(&self.settings.title);
+        parts.join(" · ")
+    }
+
+    /// The menu and shared bits of every page. `active` marks the menu entry.
+    pub fn chrome(&self, active: &str) -> Chrome {
+        let series = self.current();
+        let mut nav = Vec::new();
+        if let Some(s) = series {
+            nav.push(NavLink::new("Latest", self.urls.home(s.id), active == "home"));
+            nav.push(NavLink::new("Archive", self.urls.archive(s.id), active == "archive"));
+        }
+        nav.push(NavLink::new("Cast", "/cast".to_owned(), active == "cast"));
+        for link in &self.static_links {
+            nav.push(NavLink::new(&link.title, format!("/{}", link.slug), active == link.slug));
+        }
+        nav.push(NavLink::new("Bookmarks", "/bookmarks".to_owned(), active == "bookmarks"));
+        let series_links = if self.is_multi_series() {
+            self.series
+                .iter()
+                .map(|s| NavLink::new(&s.title, self.urls.home(s.id), Some(s.id) == series.map(|c| c.id)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Chrome {
+            site_title: self.settings.title.clone(),
+            site_tagline: self.settings.tagline.clone(),
+            language: self.settings.language.clone(),
+            author: self.settings.author.clone(),
+            home_url: "/".to_owned(),
+            series_title: series.filter(|_| self.is_multi_series()).map(|s| s.title.clone()),
+            feeds: series.map(|s| FeedLinks::for_series(&self.urls, s.id)),
+            nav,
+            series_links,
+            year: chrono::Utc::now().format("%Y").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Chrome {
+    pub site_title: String,
+    pub site_tagline: String,
+    pub language: String,
+    pub author: String,
+    pub home_url: String,
+    /// Shown in the header only when the site has several series.
+    pub series_title: Option<String>,
+    pub feeds: Option<FeedLinks>,
+    pub nav: Vec<NavLink>,
+    pub series_links: Vec<NavLink>,
+    pub year: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NavLink {
+    pub title: String,
+    pub url: String,
+    pub current: bool,
+}
+
+impl NavLink {
+    pub fn new(title: &str, url: String, current: bool) -> Self {
+        Self { title: title.to_owned(), url, current }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedLinks {
+    pub rss: String,
+    pub atom: String,
+    pub json: String,
+}
+
+impl FeedLinks {
+    pub fn for_series(urls: &Urls, series: SeriesId) -> Self {
+        let prefix = urls.prefix(series);
+        Self {
+            rss: format!("{prefix}/feed.xml"),
+            atom: format!("{prefix}/atom.xml"),
+            json: format!("{prefix}/feed.json"),
+        }
+    }
+
+    pub fn for_chapter(urls: &Urls, series: SeriesId, chapter_slug: &str) -> Self {
+        let base = urls.chapter(series, chapter_slug);
+        Self { rss: format!("{base}/feed.xml"), atom: format!("{base}/atom.xml"), json: format!("{base}/feed.json") }
+    }
+}
+
+/// Builds every reader URL. The primary series lives at the root; others
+/// under `/series/{slug}`, so a one-series site never shows "series" anywhere.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub base: String,
+    primary: Option<SeriesId>,
+    slugs: Vec<(SeriesId, String)>,
+}
+
+impl Urls {
+    pub fn prefix(&self, series: SeriesId) -> String {
+        if Some(series) == self.primary {
+            return String::new();
+        }
+        match self.slugs.iter().find(|(id, _)| *id == series) {
+            Some((_, slug)) => format!("/series/{slug}"),
+            None => String::new(),
+        }
+    }
+
+    pub fn home(&self, series: SeriesId) -> String {
+        let prefix = self.prefix(series);
+        if prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            prefix
+        }
+    }
+
+    pub fn comic(&self, series: SeriesId, slug: &str) -> String {
+        format!("{}/comic/{slug}", self.prefix(series))
+    }
+
+    pub fn archive(&self, series: SeriesId) -> String {
+        format!("{}/archive", self.prefix(series))
+    }
+
+    pub fn chapter(&self, series: SeriesId, slug: &str) -> String {
+        format!("{}/chapter/{slug}", self.prefix(series))
+    }
+
+    pub fn random(&self, series: SeriesId) -> String {
+        format!("{}/random", self.prefix(series))
+    }
+
+    /// Absolute URL for feeds, sitemaps and share cards.
+    pub fn absolute(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// `<head>` metadata: title, description, canonical URL, OpenGraph/Twitter
+/// card and schema.org JSON-LD.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Meta {
+    pub title: String,
+    pub description: String,
+    pub canonical: String,
+    pub og_type: &'static str,
+    pub image: Option<MetaImage>,
+    /// Already escaped for a `<script>` element.
+    pub json_ld: Option<String>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub noindex: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetaImage {
+    pub url: String,
+    pub width: i64,
+    pub height: i64,
+    pub alt: String,
+}
+
+impl Meta {
+    pub fn new(site: &Site, page_title: Option<&str>, description: &str, path: &str) -> Self {
+        let description = if description.is_empty() {
+            site.settings.description.clone()
+        } else {
+            description.to_owned()
+        };
+        Self {
+            title: site.title_for(page_title),
+            description,
+            canonical: site.urls.absolute(path),
+            og_type: "website",
+            ..Self::default()
+        }
+    }
+}
+
+/// "3 May 2010" and "2010-05-03T00:00:00Z" from Unix seconds.
+pub fn dates(ts: Option<i64>) -> (String, String) {
+    match ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
+        Some(dt) => (dt.format("%-d %B %Y").to_string(), dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => (String::new(), String::new()),
+    }
+}

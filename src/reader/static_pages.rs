@@ -1,0 +1,53 @@
+//! `/{slug}`: the author's static pages (About, Links, …), and `/bookmarks`.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use super::response;
+use super::site::{Chrome, Meta, Site};
+use crate::comics::{self, Slug};
+use crate::error::AppError;
+use crate::render::markdown;
+use crate::startup::AppState;
+
+#[derive(Serialize)]
+struct StaticTemplate {
+    chrome: Chrome,
+    meta: Meta,
+    title: String,
+    body_html: String,
+}
+
+pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
+    let site = Site::load(&state, None).await?;
+    let page = comics::static_pages::by_slug(&state.db, slug.as_str()).await?.ok_or(AppError::NotFound)?;
+    let meta = Meta::new(&site, Some(&page.title), &markdown::to_text(&page.body, 200), &format!("/{}", page.slug));
+    let body = state.templates.render(
+        "reader/static.html",
+        &StaticTemplate {
+            chrome: site.chrome(&page.slug),
+            meta,
+            title: page.title,
+            body_html: markdown::to_html(&page.body),
+        },
+    )?;
+    Ok(response::html(body))
+}
+
+#[derive(Serialize)]
+struct BookmarksTemplate {
+    chrome: Chrome,
+    meta: Meta,
+}
+
+/// The reader's bookmarks live in their browser; this page lists them.
+pub async fn bookmarks(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let site = Site::load(&state, None).await?;
+    let mut meta = Meta::new(&site, Some("Your bookmarks"), "Pages you bookmarked on this device.", "/bookmarks");
+    meta.noindex = true;
+    let body = state
+        .templates
+        .render("reader/bookmarks.html", &BookmarksTemplate { chrome: site.chrome("bookmarks"), meta })?;
+    Ok(response::html(body))
+}

@@ -1,0 +1,102 @@
+//! Wires configuration, database, templates and routes into a running server.
+//! `Application::build` is what `halftone serve` and the tests both start.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::render::{Assets, Templates};
+use crate::{health, media, reader};
+
+/// Everything handlers share. Cheap to clone through `web::Data`.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub templates: Templates,
+    pub assets: Assets,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects, migrates (unless disabled), binds, and builds the server.
+    /// Nothing is served until `run_until_stopped` is awaited.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config).await?;
+        if config.database.migrate_on_start {
+            db.migrate().await?;
+        }
+        Self::build_with_db(config, db).await
+    }
+
+    pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<Self> {
+        let assets = Assets::load();
+        let templates = Templates::load(&assets).context("cannot load templates")?;
+        std::fs::create_dir_all(config.media_dir())
+            .with_context(|| format!("cannot create {}", config.media_dir().display()))?;
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("cannot listen on {} (setting `bind`)", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState { config, db, templates, assets });
+        let server = run(listener, state.clone())?;
+        tracing::info!(
+            address = %format!("http://{}", state.config.bind.ip()),
+            port,
+            backend = ?state.db.backend(),
+            "Halftone is serving"
+        );
+        Ok(Self { server, port, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone().into_inner()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            // The last `wrap` is outermost: the request span covers all,
+            // then headers and compression; error pages render innermost.
+            .wrap(ErrorHandlers::new().default_handler(reader::errors::render_error_page))
+            .wrap(from_fn(reader::errors::request_headers))
+            .wrap(Compress::default())
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+                    .add(("X-Frame-Options", "SAMEORIGIN")),
+            )
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::AppError::NotFound.into()))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/static/{hash}/{name:.*}", web::get().to(reader::assets::serve_static))
+            .route("/media/{dir}/{file}", web::get().to(media::routes::serve_media))
+            .configure(reader::routes)
+            .default_service(web::to(reader::errors::not_found))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
