@@ -1,11 +1,12 @@
 -- Halftone content model (MariaDB/MySQL dialect; keep in step with ../sqlite/).
 -- Times are Unix seconds in UTC. Every integer is BIGINT so both backends
--- decode to i64 through sqlx's Any driver. Slugs are VARCHAR so they can be
--- indexed; long text is TEXT/MEDIUMTEXT.
+-- decode to i64 through sqlx's Any driver. Text is VARCHAR wherever a bound
+-- fits, because sqlx's Any driver sees MariaDB TEXT as bytes; the few TEXT
+-- columns (transcript, notes, page bodies) are read through `db::DbText`.
 
 CREATE TABLE settings (
     name  VARCHAR(100) NOT NULL PRIMARY KEY,
-    value TEXT NOT NULL
+    value VARCHAR(4000) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE series (
@@ -13,7 +14,7 @@ CREATE TABLE series (
     slug        VARCHAR(190) NOT NULL UNIQUE,
     title       VARCHAR(500) NOT NULL,
     tagline     VARCHAR(1000) NOT NULL DEFAULT '',
-    description TEXT NOT NULL,
+    description VARCHAR(4000) NOT NULL DEFAULT '',
     position    BIGINT NOT NULL DEFAULT 0,
     created_at  BIGINT NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
@@ -33,7 +34,7 @@ CREATE TABLE chapters (
     volume_id   BIGINT NULL,
     slug        VARCHAR(190) NOT NULL,
     title       VARCHAR(500) NOT NULL,
-    description TEXT NOT NULL,
+    description VARCHAR(4000) NOT NULL DEFAULT '',
     position    BIGINT NOT NULL DEFAULT 0,
     created_at  BIGINT NOT NULL,
     UNIQUE KEY chapters_slug (series_id, slug),
@@ -66,7 +67,7 @@ CREATE TABLE pages (
     status          VARCHAR(16) NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published')),
     published_at    BIGINT NULL,
     live_at         BIGINT NULL,
-    hover_text      TEXT NOT NULL,
+    hover_text      VARCHAR(2000) NOT NULL DEFAULT '',
     transcript      MEDIUMTEXT NOT NULL,
     notes           MEDIUMTEXT NOT NULL,
     content_warning VARCHAR(1000) NOT NULL DEFAULT '',
@@ -85,7 +86,7 @@ CREATE TABLE page_images (
     page_id  BIGINT NOT NULL,
     media_id BIGINT NOT NULL,
     position BIGINT NOT NULL,
-    alt_text TEXT NOT NULL,
+    alt_text VARCHAR(2000) NOT NULL DEFAULT '',
     INDEX page_images_page (page_id, position),
     FOREIGN KEY (page_id) REFERENCES pages(id) ON DELETE CASCADE,
     FOREIGN KEY (media_id) REFERENCES media(id)
@@ -110,7 +111,7 @@ CREATE TABLE characters (
     id          BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     slug        VARCHAR(190) NOT NULL UNIQUE,
     name        VARCHAR(500) NOT NULL,
-    description TEXT NOT NULL,
+    description VARCHAR(4000) NOT NULL DEFAULT '',
     media_id    BIGINT NULL,
     position    BIGINT NOT NULL DEFAULT 0,
     FOREIGN KEY (media_id) REFERENCES media(id) ON DELETE SET NULL

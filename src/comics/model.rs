@@ -145,7 +145,9 @@ pub struct Page {
     /// When the page became (or becomes) visible; feeds order by it.
     pub live_at: Option<i64>,
     pub hover_text: String,
+    #[sqlx(try_from = "crate::db::DbText")]
     pub transcript: String,
+    #[sqlx(try_from = "crate::db::DbText")]
     pub notes: String,
     pub content_warning: String,
     pub updated_at: i64,
@@ -248,6 +250,7 @@ pub struct StaticPage {
     pub id: StaticPageId,
     pub slug: String,
     pub title: String,
+    #[sqlx(try_from = "crate::db::DbText")]
     pub body: String,
     pub updated_at: i64,
 }

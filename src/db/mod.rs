@@ -6,6 +6,9 @@
 //! module that owns the table (`comics::pages`, `media::store`, …).
 
 pub mod dialect;
+mod text;
+
+pub use text::DbText;
 
 use std::str::FromStr;
 

@@ -151,7 +151,8 @@ fn character(img: &mut RgbImage, cx: u32, cy: u32, r: u32, color: Rgb<u8>, dice:
     }
     for dx in 0..r / 2 {
         let px = cx - r / 4 + dx;
-        let py = cy + r / 3 + (dx as i32 - (r / 4) as i32).unsigned_abs() / 4;
+        // A smile: lowest in the middle.
+        let py = cy + r / 2 - (dx as i32 - (r / 4) as i32).unsigned_abs() / 3;
         if px < img.width() && py < img.height() {
             img.put_pixel(px, py, INK);
         }
