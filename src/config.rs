@@ -123,10 +123,37 @@ pub enum Backend {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configuration: {0}")]
-    Figment(#[from] Box<figment::Error>),
+    #[error("configuration: {}", describe_figment(.0))]
+    Figment(Box<figment::Error>),
     #[error("configuration: setting `{setting}` is invalid: {reason}")]
     Invalid { setting: &'static str, reason: String },
+}
+
+/// One line per problem, each naming the setting as it is written in
+/// `halftone.toml` (`media.webp_quality`) and where the value came from.
+fn describe_figment(error: &figment::Error) -> String {
+    error
+        .clone()
+        .into_iter()
+        .map(|e| {
+            let setting = e.path.iter().map(|p| p.to_ascii_lowercase()).collect::<Vec<_>>().join(".");
+            let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+            if setting.is_empty() {
+                format!("{}{source}", e.kind)
+            } else {
+                format!("setting `{setting}` is invalid: {}{source}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+// Not `#[from]`: that would make figment's own message the error's source
+// and print the same problem twice.
+impl From<Box<figment::Error>> for ConfigError {
+    fn from(error: Box<figment::Error>) -> Self {
+        ConfigError::Figment(error)
+    }
 }
 
 fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {

@@ -5,20 +5,19 @@
 //! Every line logged inside a request carries that request's `request_id`
 //! because it is a field of the root span opened by `tracing-actix-web`.
 //!
-//! Query counting listens to the events sqlx emits for every statement it
-//! runs (target `sqlx::query`) and adds them up on the request's root span.
-//! Nothing has to remember to count, so the number cannot drift from the
-//! truth — that is what the "no N+1" tests rely on.
+//! Database statements are counted by the `&Db` executor (`db::executor`):
+//! globally for `/metrics`, and per request through a task-local counter that
+//! the request middleware opens (`count_queries_in`).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 
-use tracing::Subscriber;
-use tracing_subscriber::filter::{EnvFilter, Targets};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::filter::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{Layer, Registry};
+use tracing_subscriber::Layer;
 
 use crate::config::LogFormat;
 
@@ -42,49 +41,29 @@ pub fn init(format: LogFormat) {
                 .with_span_list(false)
                 .boxed(),
         };
-        let counter =
-            QueryCounter.with_filter(Targets::new().with_target("sqlx::query", tracing::Level::TRACE));
         let _ = tracing_subscriber::registry()
             .with(fmt.with_filter(filter))
-            .with(counter)
             .try_init();
     });
 }
 
-/// The number of statements counted on a root span so far.
-struct QueryCount(AtomicU32);
-
-struct QueryCounter;
-
-impl<S> Layer<S> for QueryCounter
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
-        DB_QUERIES_TOTAL.fetch_add(1, Ordering::Relaxed);
-        let Some(root) = ctx.event_scope(event).and_then(|scope| scope.from_root().next()) else {
-            return;
-        };
-        let mut extensions = root.extensions_mut();
-        match extensions.get_mut::<QueryCount>() {
-            Some(count) => {
-                count.0.fetch_add(1, Ordering::Relaxed);
-            }
-            None => extensions.insert(QueryCount(AtomicU32::new(1))),
-        }
-    }
+tokio::task_local! {
+    static REQUEST_QUERIES: Cell<u32>;
 }
 
-/// Statements run so far under the current span's root (the HTTP request).
-pub fn queries_in_current_request() -> u32 {
-    let span = tracing::Span::current();
-    span.with_subscriber(|(id, dispatch)| {
-        let registry = dispatch.downcast_ref::<Registry>()?;
-        let span = registry.span(id)?;
-        let root = span.scope().from_root().next()?;
-        let count = root.extensions().get::<QueryCount>().map(|c| c.0.load(Ordering::Relaxed));
-        Some(count.unwrap_or(0))
-    })
-    .flatten()
-    .unwrap_or(0)
+/// Runs `future` with a fresh per-request query counter and returns its
+/// output with the number of statements it ran.
+pub async fn count_queries_in<F: Future>(future: F) -> (F::Output, u32) {
+    REQUEST_QUERIES
+        .scope(Cell::new(0), async move {
+            let output = future.await;
+            (output, REQUEST_QUERIES.with(Cell::get))
+        })
+        .await
+}
+
+/// Called by the executor for every statement.
+pub fn count_query() {
+    DB_QUERIES_TOTAL.fetch_add(1, Ordering::Relaxed);
+    let _ = REQUEST_QUERIES.try_with(|count| count.set(count.get() + 1));
 }

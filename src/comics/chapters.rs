@@ -24,7 +24,7 @@ pub async fn visible_in_series(db: &Db, series: SeriesId, now: i64) -> Result<Ve
     ))
     .bind(series)
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 

@@ -47,7 +47,7 @@ pub async fn visible_by_slug(
     .bind(series)
     .bind(slug)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(db)
     .await
 }
 
@@ -61,7 +61,7 @@ pub async fn latest_visible(db: &Db, series: SeriesId, now: i64) -> Result<Optio
     ))
     .bind(series)
     .bind(now)
-    .fetch_optional(db.pool())
+    .fetch_optional(db)
     .await
 }
 
@@ -123,7 +123,7 @@ pub async fn navigation(db: &Db, page: &Page, now: i64) -> Result<Navigation, sq
         .bind(cpos)
         .bind(cpos)
         .bind(cid);
-    query.fetch_one(db.pool()).await
+    query.fetch_one(db).await
 }
 
 /// All images of the given pages, ordered by page then position.
@@ -142,7 +142,7 @@ pub async fn images_for(db: &Db, pages: &[PageId]) -> Result<Vec<PageImage>, sql
     for id in pages {
         query = query.bind(*id);
     }
-    query.fetch_all(db.pool()).await
+    query.fetch_all(db).await
 }
 
 /// Every visible page of a series with its cover, in reading order.
@@ -155,7 +155,7 @@ pub async fn archive(db: &Db, series: SeriesId, now: i64) -> Result<Vec<PageSumm
     ))
     .bind(series)
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 
@@ -169,7 +169,7 @@ pub async fn in_chapter(db: &Db, chapter: ChapterId, now: i64) -> Result<Vec<Pag
     ))
     .bind(chapter)
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 
@@ -183,7 +183,7 @@ pub async fn with_tag(db: &Db, tag: super::TagId, now: i64) -> Result<Vec<PageSu
     ))
     .bind(tag)
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 
@@ -201,7 +201,7 @@ pub async fn with_character(
     ))
     .bind(character)
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 
@@ -235,7 +235,7 @@ pub async fn recent(db: &Db, scope: FeedScope, now: i64, limit: i64) -> Result<V
             id.0,
         ),
     };
-    sqlx::query_as(query).bind(id).bind(now).bind(limit).fetch_all(db.pool()).await
+    sqlx::query_as(query).bind(id).bind(now).bind(limit).fetch_all(db).await
 }
 
 /// A uniformly random visible page's slug.
@@ -252,7 +252,7 @@ pub async fn random_visible(db: &Db, series: SeriesId, now: i64) -> Result<Optio
             " ORDER BY RAND() LIMIT 1"
         ),
     };
-    sqlx::query_scalar(sql).bind(series).bind(now).fetch_optional(db.pool()).await
+    sqlx::query_scalar(sql).bind(series).bind(now).fetch_optional(db).await
 }
 
 /// (series, slug, updated_at) of every visible page, for the sitemap.
@@ -263,7 +263,7 @@ pub async fn sitemap_entries(db: &Db, now: i64) -> Result<Vec<(SeriesId, String,
         " ORDER BY p.series_id, p.position, p.id"
     ))
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 
@@ -362,7 +362,7 @@ pub async fn slug_exists(conn: &mut AnyConnection, series: SeriesId, slug: &str)
 
 /// Number of pages in all states, for deciding whether a site is empty.
 pub async fn count_all(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM pages").fetch_one(db.pool()).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM pages").fetch_one(db).await
 }
 
 /// Moves a page to a new place in the reading order: before `before`, or to

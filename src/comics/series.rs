@@ -11,7 +11,7 @@ pub async fn list(db: &Db) -> Result<Vec<Series>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, slug, title, tagline, description, position FROM series ORDER BY position, id",
     )
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 

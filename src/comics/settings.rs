@@ -33,7 +33,7 @@ impl SiteSettings {
 
 pub async fn load(db: &Db) -> Result<SiteSettings, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, value FROM settings")
-        .fetch_all(db.pool())
+        .fetch_all(db)
         .await?;
     Ok(SiteSettings::from_map(rows.into_iter().collect()))
 }

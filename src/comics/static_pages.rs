@@ -14,7 +14,7 @@ pub const RESERVED_SLUGS: &[&str] = &[
 
 pub async fn nav_links(db: &Db) -> Result<Vec<StaticPageLink>, sqlx::Error> {
     sqlx::query_as("SELECT slug, title FROM static_pages WHERE published = 1 ORDER BY position, id")
-        .fetch_all(db.pool())
+        .fetch_all(db)
         .await
 }
 
@@ -23,7 +23,7 @@ pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<StaticPage>, sqlx::Er
         "SELECT id, slug, title, body, updated_at FROM static_pages WHERE slug = ? AND published = 1",
     )
     .bind(slug)
-    .fetch_optional(db.pool())
+    .fetch_optional(db)
     .await
 }
 
@@ -31,7 +31,7 @@ pub async fn all_published(db: &Db) -> Result<Vec<StaticPage>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, slug, title, body, updated_at FROM static_pages WHERE published = 1 ORDER BY position, id",
     )
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 

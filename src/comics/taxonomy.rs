@@ -19,14 +19,14 @@ pub async fn labels_for_page(db: &Db, page: PageId) -> Result<Vec<PageLabel>, sq
     )
     .bind(page)
     .bind(page)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await
 }
 
 pub async fn tag_by_slug(db: &Db, slug: &str) -> Result<Option<Tag>, sqlx::Error> {
     sqlx::query_as("SELECT id, slug, name FROM tags WHERE slug = ?")
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db)
         .await
 }
 
@@ -37,7 +37,7 @@ pub async fn character_by_slug(db: &Db, slug: &str) -> Result<Option<Character>,
          FROM characters ch WHERE ch.slug = ?",
     )
         .bind(slug)
-        .fetch_optional(db.pool())
+        .fetch_optional(db)
         .await
 }
 
@@ -97,7 +97,7 @@ pub async fn cast(db: &Db, now: i64) -> Result<Vec<CastMember>, sqlx::Error> {
     .bind(now)
     .bind(now)
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await?;
     Ok(members.into_iter().filter(|m| m.page_count > 0 || m.total_pages == 0).collect())
 }
@@ -195,7 +195,7 @@ pub async fn sitemap_slugs(db: &Db, now: i64) -> Result<(Vec<String>, Vec<String
     ))
     .bind(now)
     .bind(now)
-    .fetch_all(db.pool())
+    .fetch_all(db)
     .await?;
     let (tags, characters): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(kind, _)| kind == "tag");
     Ok((tags.into_iter().map(|r| r.1).collect(), characters.into_iter().map(|r| r.1).collect()))
@@ -215,5 +215,5 @@ pub async fn tag_names_for(db: &Db, pages: &[PageId]) -> Result<Vec<(PageId, Str
     for id in pages {
         query = query.bind(*id);
     }
-    query.fetch_all(db.pool()).await
+    query.fetch_all(db).await
 }

@@ -6,6 +6,7 @@
 //! module that owns the table (`comics::pages`, `media::store`, …).
 
 pub mod dialect;
+mod executor;
 mod text;
 
 pub use text::DbText;
@@ -15,7 +16,7 @@ use std::str::FromStr;
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrateDatabase, Migrator};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, Executor};
 
 use crate::config::{Backend, Config};
 
@@ -46,11 +47,7 @@ impl Db {
             tracing::info!("database does not exist yet; creating it");
             sqlx::Any::create_database(&url).await.context("cannot create the database")?;
         }
-        let options = AnyConnectOptions::from_str(&url)
-            .context("database_url is not a valid database URL")?
-            // Statement logging stays at TRACE; the query counter in
-            // `telemetry` listens to sqlx's own events instead.
-            .log_statements(tracing::log::LevelFilter::Trace);
+        let options = AnyConnectOptions::from_str(&url).context("database_url is not a valid database URL")?;
         let pool = AnyPoolOptions::new()
             .max_connections(config.database.max_connections)
             .min_connections(0)
@@ -91,7 +88,7 @@ impl Db {
 
     /// A cheap round trip, for `/readyz`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1").execute(self).await.map(|_| ())
     }
 
     pub async fn close(&self) {

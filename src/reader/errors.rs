@@ -63,13 +63,13 @@ pub async fn request_headers(
     let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
     let count_queries =
         req.app_data::<web::Data<AppState>>().is_some_and(|s| s.config.debug.query_count_header);
-    let mut res = next.call(req).await?;
+    let (res, queries) = crate::telemetry::count_queries_in(next.call(req)).await;
+    let mut res = res?;
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
     }
     if count_queries {
-        let n = crate::telemetry::queries_in_current_request();
-        if let Ok(value) = HeaderValue::from_str(&format!("db;desc=\"{n} queries\"")) {
+        if let Ok(value) = HeaderValue::from_str(&format!("db;desc=\"{queries} queries\"")) {
             res.headers_mut().insert(header::HeaderName::from_static("server-timing"), value);
         }
     }

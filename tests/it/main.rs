@@ -1,0 +1,15 @@
+//! Integration tests: the real server on 127.0.0.1, a real database (SQLite
+//! file, or MariaDB with `HALFTONE_TEST_DATABASE_URL`). One test binary keeps
+//! the build lean; modules group the tests by feature.
+
+mod common;
+
+mod cli;
+mod feeds;
+mod health;
+mod import;
+mod media;
+mod navigation;
+mod queries;
+mod reader;
+mod scheduling;

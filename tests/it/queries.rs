@@ -1,0 +1,52 @@
+//! Pages run a fixed number of queries however large the archive (no N+1).
+
+use crate::common::{seed_pages, spawn_app, TestApp};
+
+const ROUTES: &[&str] = &[
+    "/",
+    "/comic/p5",
+    "/archive",
+    "/chapter/c1",
+    "/feed.xml",
+    "/atom.xml",
+    "/feed.json",
+    "/chapter/c1/feed.xml",
+    "/sitemap.xml",
+    "/cast",
+    "/tag/sea",
+    "/character/pip",
+];
+
+async fn counts(app: &TestApp) -> Vec<(&'static str, u32)> {
+    let mut out = Vec::new();
+    for route in ROUTES {
+        out.push((*route, app.queries_for(route).await));
+    }
+    out
+}
+
+#[tokio::test]
+async fn query_count_is_the_same_for_10_and_2000_pages() {
+    let app = spawn_app().await;
+    seed_pages(&app, 10, 2).await;
+    let small = counts(&app).await;
+    for (route, n) in &small {
+        assert!(*n > 0 && *n <= 8, "{route} runs {n} queries");
+    }
+
+    // Grow the archive to 2,000 pages (same chapters) and ask again.
+    let now = halftone::db::now();
+    let more = (11..=2000)
+        .map(|i| {
+            let chapter = if i % 2 == 0 { "c1" } else { "c2" };
+            crate::common::page(&app, &format!("p{i}"), &format!("Page {i}"), Some(chapter), now - 86_400 + i as i64)
+        })
+        .collect();
+    app.write(None, true, true, more).await;
+    let large = counts(&app).await;
+    assert_eq!(small, large, "query counts must not grow with the archive");
+
+    // And the archive really lists them all.
+    let archive = app.page("/archive").await;
+    assert_eq!(archive.matches("class=\"tile-title\"").count(), 2000);
+}
