@@ -22,7 +22,12 @@ use crate::startup::Application;
 )]
 pub struct Cli {
     /// Configuration file (optional; missing is fine).
-    #[arg(long, global = true, env = "HALFTONE_CONFIG", default_value = "halftone.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "HALFTONE_CONFIG",
+        default_value = "halftone.toml"
+    )]
     pub config: PathBuf,
 
     #[command(subcommand)]
@@ -93,10 +98,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.migrate().await?;
             db.close().await;
         }
-        Command::Import { dir, series, draft, dry_run } => {
+        Command::Import {
+            dir,
+            series,
+            draft,
+            dry_run,
+        } => {
             let db = Db::connect(&config).await?;
             db.migrate().await?;
-            let options = crate::import::Options { series, publish: !draft, dry_run, progress: true };
+            let options = crate::import::Options {
+                series,
+                publish: !draft,
+                dry_run,
+                progress: true,
+            };
             let report = crate::import::run(&config, &db, &dir, &options).await?;
             println!("{report}");
             db.close().await;

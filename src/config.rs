@@ -15,7 +15,13 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// Environment variables that share the `HALFTONE_` prefix but are not settings.
-const NOT_SETTINGS: &[&str] = &["config", "log", "test_database_url", "test_redis_url", "bench"];
+const NOT_SETTINGS: &[&str] = &[
+    "config",
+    "log",
+    "test_database_url",
+    "test_redis_url",
+    "bench",
+];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -95,7 +101,11 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout_ms: 3000, migrate_on_start: true }
+        Self {
+            max_connections: 16,
+            acquire_timeout_ms: 3000,
+            migrate_on_start: true,
+        }
     }
 }
 
@@ -126,7 +136,10 @@ pub enum ConfigError {
     #[error("configuration: {}", describe_figment(.0))]
     Figment(Box<figment::Error>),
     #[error("configuration: setting `{setting}` is invalid: {reason}")]
-    Invalid { setting: &'static str, reason: String },
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
 }
 
 /// One line per problem, each naming the setting as it is written in
@@ -136,8 +149,17 @@ fn describe_figment(error: &figment::Error) -> String {
         .clone()
         .into_iter()
         .map(|e| {
-            let setting = e.path.iter().map(|p| p.to_ascii_lowercase()).collect::<Vec<_>>().join(".");
-            let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+            let setting = e
+                .path
+                .iter()
+                .map(|p| p.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
             if setting.is_empty() {
                 format!("{}{source}", e.kind)
             } else {
@@ -157,7 +179,10 @@ impl From<Box<figment::Error>> for ConfigError {
 }
 
 fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { setting, reason: reason.into() }
+    ConfigError::Invalid {
+        setting,
+        reason: reason.into(),
+    }
 }
 
 impl Config {
@@ -167,7 +192,9 @@ impl Config {
             .split("__")
             .filter(|key| !NOT_SETTINGS.contains(&key.as_str().to_ascii_lowercase().as_str()));
         Self::from_figment(
-            Figment::from(Serialized::defaults(Config::default())).merge(Toml::file(path)).merge(env),
+            Figment::from(Serialized::defaults(Config::default()))
+                .merge(Toml::file(path))
+                .merge(env),
         )
     }
 
@@ -187,7 +214,10 @@ impl Config {
         }
         let m = &self.media;
         if m.widths.is_empty() || m.widths.iter().any(|w| !(16..=8192).contains(w)) {
-            return Err(invalid("media.widths", "need at least one width, each between 16 and 8192"));
+            return Err(invalid(
+                "media.widths",
+                "need at least one width, each between 16 and 8192",
+            ));
         }
         if !(16..=1024).contains(&m.thumb_width) {
             return Err(invalid("media.thumb_width", "must be between 16 and 1024"));
@@ -201,7 +231,10 @@ impl Config {
         if let Some(url) = &self.redis_url {
             let url = url.expose_secret();
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(invalid("redis_url", "must start with redis:// or rediss://"));
+                return Err(invalid(
+                    "redis_url",
+                    "must start with redis:// or rediss://",
+                ));
             }
         }
         Ok(())
@@ -211,7 +244,10 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.expose_secret().to_owned(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("halftone.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("halftone.db").display()
+            ),
         }
     }
 
@@ -222,7 +258,10 @@ impl Config {
         } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
             Ok(Backend::MySql)
         } else {
-            Err(invalid("database_url", "must start with sqlite:// or mysql://"))
+            Err(invalid(
+                "database_url",
+                "must start with sqlite:// or mysql://",
+            ))
         }
     }
 
@@ -260,17 +299,25 @@ mod tests {
 
     #[test]
     fn a_bad_setting_is_named_in_the_error() {
-        let err = load("bind = \"nowhere\"").expect_err("bad bind").to_string();
+        let err = load("bind = \"nowhere\"")
+            .expect_err("bad bind")
+            .to_string();
         assert!(err.contains("bind"), "{err}");
-        let err = load("database_url = \"postgres://x\"").expect_err("bad url").to_string();
+        let err = load("database_url = \"postgres://x\"")
+            .expect_err("bad url")
+            .to_string();
         assert!(err.contains("database_url"), "{err}");
-        let err = load("[media]\nwebp_quality = 500.0").expect_err("bad quality").to_string();
+        let err = load("[media]\nwebp_quality = 500.0")
+            .expect_err("bad quality")
+            .to_string();
         assert!(err.contains("media.webp_quality"), "{err}");
     }
 
     #[test]
     fn an_unknown_setting_is_refused() {
-        let err = load("databse_url = \"sqlite://x\"").expect_err("typo").to_string();
+        let err = load("databse_url = \"sqlite://x\"")
+            .expect_err("typo")
+            .to_string();
         assert!(err.contains("databse_url"), "{err}");
     }
 

@@ -91,7 +91,9 @@ impl ResponseError for AppError {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
         }
         let mut response = response.body(status.canonical_reason().unwrap_or("error"));
-        response.extensions_mut().insert(ErrorPage { status, message });
+        response
+            .extensions_mut()
+            .insert(ErrorPage { status, message });
         response
     }
 }

@@ -6,12 +6,16 @@ use actix_web::{web, HttpResponse};
 use crate::startup::AppState;
 
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).body("ok")
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .body("ok")
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).body("ready"),
+        Ok(()) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .body("ready"),
         Err(error) => {
             tracing::warn!(%error, "not ready: database unreachable");
             HttpResponse::ServiceUnavailable()

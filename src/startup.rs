@@ -48,7 +48,12 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {} (setting `bind`)", config.bind))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { config, db, templates, assets });
+        let state = web::Data::new(AppState {
+            config,
+            db,
+            templates,
+            assets,
+        });
         let server = run(listener, state.clone())?;
         tracing::info!(
             address = %format!("http://{}", state.config.bind.ip()),
@@ -56,7 +61,11 @@ impl Application {
             backend = ?state.db.backend(),
             "Halftone is serving"
         );
-        Ok(Self { server, port, state })
+        Ok(Self {
+            server,
+            port,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -88,11 +97,20 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             )
             .wrap(TracingLogger::default())
             .app_data(state.clone())
-            .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::AppError::NotFound.into()))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| crate::error::AppError::NotFound.into()),
+            )
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
-            .route("/static/{hash}/{name:.*}", web::get().to(reader::assets::serve_static))
-            .route("/media/{dir}/{file}", web::get().to(media::routes::serve_media))
+            .route(
+                "/static/{hash}/{name:.*}",
+                web::get().to(reader::assets::serve_static),
+            )
+            .route(
+                "/media/{dir}/{file}",
+                web::get().to(media::routes::serve_media),
+            )
             .configure(reader::routes)
             .default_service(web::to(reader::errors::not_found))
     })

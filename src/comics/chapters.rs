@@ -15,7 +15,11 @@ macro_rules! select_chapters {
 /// The chapters of a series that readers can see (at least one visible
 /// page), in reading order. A chapter holding only scheduled pages stays
 /// hidden, title included, until its first page goes live.
-pub async fn visible_in_series(db: &Db, series: SeriesId, now: i64) -> Result<Vec<Chapter>, sqlx::Error> {
+pub async fn visible_in_series(
+    db: &Db,
+    series: SeriesId,
+    now: i64,
+) -> Result<Vec<Chapter>, sqlx::Error> {
     sqlx::query_as(concat!(
         select_chapters!(),
         " WHERE c.series_id = ? AND EXISTS (SELECT 1 FROM pages p WHERE p.chapter_id = c.id AND ",
@@ -37,12 +41,16 @@ pub struct NewChapter<'a> {
 }
 
 /// Appends a chapter at the end of its series.
-pub async fn insert(conn: &mut AnyConnection, new: &NewChapter<'_>) -> Result<ChapterId, sqlx::Error> {
-    let position: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM chapters WHERE series_id = ?")
-            .bind(new.series_id)
-            .fetch_one(&mut *conn)
-            .await?;
+pub async fn insert(
+    conn: &mut AnyConnection,
+    new: &NewChapter<'_>,
+) -> Result<ChapterId, sqlx::Error> {
+    let position: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(position), 0) + 1 FROM chapters WHERE series_id = ?",
+    )
+    .bind(new.series_id)
+    .fetch_one(&mut *conn)
+    .await?;
     let result = sqlx::query(
         "INSERT INTO chapters (series_id, volume_id, slug, title, description, position, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -56,7 +64,9 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewChapter<'_>) -> Result<Ch
     .bind(crate::db::now())
     .execute(&mut *conn)
     .await?;
-    Ok(ChapterId(crate::db::dialect::inserted_id(conn, &result).await?))
+    Ok(ChapterId(
+        crate::db::dialect::inserted_id(conn, &result).await?,
+    ))
 }
 
 pub async fn find_id_by_slug(
@@ -86,16 +96,19 @@ pub async fn ensure_volume(
     if let Some(id) = existing {
         return Ok(id);
     }
-    let position: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM volumes WHERE series_id = ?")
-            .bind(series)
-            .fetch_one(&mut *conn)
-            .await?;
+    let position: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(position), 0) + 1 FROM volumes WHERE series_id = ?",
+    )
+    .bind(series)
+    .fetch_one(&mut *conn)
+    .await?;
     let result = sqlx::query("INSERT INTO volumes (series_id, title, position) VALUES (?, ?, ?)")
         .bind(series)
         .bind(title)
         .bind(position)
         .execute(&mut *conn)
         .await?;
-    Ok(VolumeId(crate::db::dialect::inserted_id(conn, &result).await?))
+    Ok(VolumeId(
+        crate::db::dialect::inserted_id(conn, &result).await?,
+    ))
 }

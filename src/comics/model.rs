@@ -40,7 +40,9 @@ pub enum SlugError {
     Empty,
     #[error("a slug can be at most {max} characters long")]
     TooLong { max: usize },
-    #[error("a slug may contain only lowercase letters, digits and single hyphens, not at either end")]
+    #[error(
+        "a slug may contain only lowercase letters, digits and single hyphens, not at either end"
+    )]
     BadCharacters,
 }
 
@@ -54,7 +56,9 @@ impl Slug {
         if input.len() > Self::MAX_LEN {
             return Err(SlugError::TooLong { max: Self::MAX_LEN });
         }
-        let ok_chars = input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = input
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok_chars || input.starts_with('-') || input.ends_with('-') || input.contains("--") {
             return Err(SlugError::BadCharacters);
         }
@@ -276,23 +280,42 @@ mod tests {
     #[test]
     fn slugs_refuse_what_would_break_urls() {
         assert_eq!(Slug::parse(""), Err(SlugError::Empty));
-        for bad in ["A", "-a", "a-", "a--b", "a b", "a/b", "../x", "é", "a_b", "a.b"] {
+        for bad in [
+            "A", "-a", "a-", "a--b", "a b", "a/b", "../x", "é", "a_b", "a.b",
+        ] {
             assert_eq!(Slug::parse(bad), Err(SlugError::BadCharacters), "{bad}");
         }
-        assert!(matches!(Slug::parse(&"a".repeat(121)), Err(SlugError::TooLong { .. })));
+        assert!(matches!(
+            Slug::parse(&"a".repeat(121)),
+            Err(SlugError::TooLong { .. })
+        ));
     }
 
     #[test]
     fn slugs_derive_from_titles() {
-        assert_eq!(Slug::from_text("Café au lait!").expect("slug").as_str(), "cafe-au-lait");
-        assert_eq!(Slug::from_text("  Page 12: The End  ").expect("slug").as_str(), "page-12-the-end");
+        assert_eq!(
+            Slug::from_text("Café au lait!").expect("slug").as_str(),
+            "cafe-au-lait"
+        );
+        assert_eq!(
+            Slug::from_text("  Page 12: The End  ")
+                .expect("slug")
+                .as_str(),
+            "page-12-the-end"
+        );
         assert!(Slug::from_text("!!!").is_none());
     }
 
     #[test]
     fn status_follows_the_clock() {
-        assert_eq!(PageStatus::derive("published", Some(10), 10), PageStatus::Published);
-        assert_eq!(PageStatus::derive("published", Some(11), 10), PageStatus::Scheduled);
+        assert_eq!(
+            PageStatus::derive("published", Some(10), 10),
+            PageStatus::Published
+        );
+        assert_eq!(
+            PageStatus::derive("published", Some(11), 10),
+            PageStatus::Scheduled
+        );
         assert_eq!(PageStatus::derive("draft", Some(1), 10), PageStatus::Draft);
         assert_eq!(PageStatus::derive("published", None, 10), PageStatus::Draft);
     }

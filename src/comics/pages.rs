@@ -7,9 +7,7 @@
 
 use sqlx::AnyConnection;
 
-use super::{
-    placeholders, ChapterId, Navigation, Page, PageId, PageImage, PageSummary, SeriesId,
-};
+use super::{placeholders, ChapterId, Navigation, Page, PageId, PageImage, PageSummary, SeriesId};
 use crate::db::Db;
 use crate::visible;
 
@@ -52,7 +50,11 @@ pub async fn visible_by_slug(
 }
 
 /// The last visible page in reading order (not the most recently dated).
-pub async fn latest_visible(db: &Db, series: SeriesId, now: i64) -> Result<Option<Page>, sqlx::Error> {
+pub async fn latest_visible(
+    db: &Db,
+    series: SeriesId,
+    now: i64,
+) -> Result<Option<Page>, sqlx::Error> {
     sqlx::query_as(concat!(
         select_pages!(),
         " WHERE p.series_id = ? AND ",
@@ -174,7 +176,11 @@ pub async fn in_chapter(db: &Db, chapter: ChapterId, now: i64) -> Result<Vec<Pag
 }
 
 /// Visible pages carrying a tag, across series, in each series' reading order.
-pub async fn with_tag(db: &Db, tag: super::TagId, now: i64) -> Result<Vec<PageSummary>, sqlx::Error> {
+pub async fn with_tag(
+    db: &Db,
+    tag: super::TagId,
+    now: i64,
+) -> Result<Vec<PageSummary>, sqlx::Error> {
     sqlx::query_as(concat!(
         select_summaries!(),
         " JOIN page_tags pt ON pt.page_id = p.id WHERE pt.tag_id = ? AND ",
@@ -214,7 +220,12 @@ pub enum FeedScope {
 
 /// The newest pages to go live, newest first: feeds order by `live_at`, so a
 /// back-dated page published today still reaches subscribers today.
-pub async fn recent(db: &Db, scope: FeedScope, now: i64, limit: i64) -> Result<Vec<Page>, sqlx::Error> {
+pub async fn recent(
+    db: &Db,
+    scope: FeedScope,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<Page>, sqlx::Error> {
     let (query, id) = match scope {
         FeedScope::Series(id) => (
             concat!(
@@ -235,11 +246,20 @@ pub async fn recent(db: &Db, scope: FeedScope, now: i64, limit: i64) -> Result<V
             id.0,
         ),
     };
-    sqlx::query_as(query).bind(id).bind(now).bind(limit).fetch_all(db).await
+    sqlx::query_as(query)
+        .bind(id)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db)
+        .await
 }
 
 /// A uniformly random visible page's slug.
-pub async fn random_visible(db: &Db, series: SeriesId, now: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn random_visible(
+    db: &Db,
+    series: SeriesId,
+    now: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let sql = match db.backend() {
         crate::config::Backend::Sqlite => concat!(
             "SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
@@ -252,11 +272,18 @@ pub async fn random_visible(db: &Db, series: SeriesId, now: i64) -> Result<Optio
             " ORDER BY RAND() LIMIT 1"
         ),
     };
-    sqlx::query_scalar(sql).bind(series).bind(now).fetch_optional(db).await
+    sqlx::query_scalar(sql)
+        .bind(series)
+        .bind(now)
+        .fetch_optional(db)
+        .await
 }
 
 /// (series, slug, updated_at) of every visible page, for the sitemap.
-pub async fn sitemap_entries(db: &Db, now: i64) -> Result<Vec<(SeriesId, String, i64)>, sqlx::Error> {
+pub async fn sitemap_entries(
+    db: &Db,
+    now: i64,
+) -> Result<Vec<(SeriesId, String, i64)>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT p.series_id, p.slug, p.updated_at FROM pages p WHERE ",
         visible!("p"),
@@ -330,7 +357,9 @@ pub async fn insert(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(PageId(crate::db::dialect::inserted_id(conn, &result).await?))
+    Ok(PageId(
+        crate::db::dialect::inserted_id(conn, &result).await?,
+    ))
 }
 
 pub async fn insert_image(
@@ -340,29 +369,38 @@ pub async fn insert_image(
     position: i64,
     alt_text: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO page_images (page_id, media_id, position, alt_text) VALUES (?, ?, ?, ?)")
-        .bind(page)
-        .bind(media)
-        .bind(position)
-        .bind(alt_text)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    sqlx::query(
+        "INSERT INTO page_images (page_id, media_id, position, alt_text) VALUES (?, ?, ?, ?)",
+    )
+    .bind(page)
+    .bind(media)
+    .bind(position)
+    .bind(alt_text)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Whether a slug is taken in a series (drafts included).
-pub async fn slug_exists(conn: &mut AnyConnection, series: SeriesId, slug: &str) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM pages WHERE series_id = ? AND slug = ?")
-        .bind(series)
-        .bind(slug)
-        .fetch_optional(conn)
-        .await?;
+pub async fn slug_exists(
+    conn: &mut AnyConnection,
+    series: SeriesId,
+    slug: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM pages WHERE series_id = ? AND slug = ?")
+            .bind(series)
+            .bind(slug)
+            .fetch_optional(conn)
+            .await?;
     Ok(found.is_some())
 }
 
 /// Number of pages in all states, for deciding whether a site is empty.
 pub async fn count_all(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM pages").fetch_one(db).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM pages")
+        .fetch_one(db)
+        .await
 }
 
 /// Moves a page to a new place in the reading order: before `before`, or to
@@ -380,7 +418,9 @@ pub async fn move_page(
             .fetch_all(&mut *conn)
             .await?;
     order.retain(|id| *id != page);
-    let at = before.and_then(|b| order.iter().position(|id| *id == b)).unwrap_or(order.len());
+    let at = before
+        .and_then(|b| order.iter().position(|id| *id == b))
+        .unwrap_or(order.len());
     order.insert(at, page);
     for (position, id) in order.iter().enumerate() {
         sqlx::query("UPDATE pages SET position = ? WHERE id = ? AND position <> ?")

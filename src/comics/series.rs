@@ -23,7 +23,10 @@ pub struct NewSeries<'a> {
 }
 
 /// Appends a series after the existing ones.
-pub async fn insert(conn: &mut AnyConnection, new: &NewSeries<'_>) -> Result<SeriesId, sqlx::Error> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    new: &NewSeries<'_>,
+) -> Result<SeriesId, sqlx::Error> {
     let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM series")
         .fetch_one(&mut *conn)
         .await?;
@@ -39,14 +42,21 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewSeries<'_>) -> Result<Ser
     .bind(crate::db::now())
     .execute(&mut *conn)
     .await?;
-    Ok(SeriesId(crate::db::dialect::inserted_id(conn, &result).await?))
+    Ok(SeriesId(
+        crate::db::dialect::inserted_id(conn, &result).await?,
+    ))
 }
 
-pub async fn find_by_slug(conn: &mut AnyConnection, slug: &str) -> Result<Option<Series>, sqlx::Error> {
-    sqlx::query_as("SELECT id, slug, title, tagline, description, position FROM series WHERE slug = ?")
-        .bind(slug)
-        .fetch_optional(conn)
-        .await
+pub async fn find_by_slug(
+    conn: &mut AnyConnection,
+    slug: &str,
+) -> Result<Option<Series>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, slug, title, tagline, description, position FROM series WHERE slug = ?",
+    )
+    .bind(slug)
+    .fetch_optional(conn)
+    .await
 }
 
 /// The primary series (first by position), if any.

@@ -20,7 +20,8 @@ pub struct SiteSettings {
 
 impl SiteSettings {
     fn from_map(mut map: HashMap<String, String>) -> Self {
-        let mut take = |key: &str, default: &str| map.remove(key).unwrap_or_else(|| default.to_owned());
+        let mut take =
+            |key: &str, default: &str| map.remove(key).unwrap_or_else(|| default.to_owned());
         Self {
             title: take("site.title", "Halftone"),
             tagline: take("site.tagline", "A webcomic"),

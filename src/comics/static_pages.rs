@@ -7,9 +7,29 @@ use crate::db::Db;
 
 /// Paths a static page may not take because the site already uses them.
 pub const RESERVED_SLUGS: &[&str] = &[
-    "admin", "archive", "atom", "bookmarks", "cast", "chapter", "character", "comic", "feed",
-    "first", "healthz", "latest", "media", "metrics", "random", "readyz", "robots", "search",
-    "series", "sitemap", "static", "subscribe", "tag",
+    "admin",
+    "archive",
+    "atom",
+    "bookmarks",
+    "cast",
+    "chapter",
+    "character",
+    "comic",
+    "feed",
+    "first",
+    "healthz",
+    "latest",
+    "media",
+    "metrics",
+    "random",
+    "readyz",
+    "robots",
+    "search",
+    "series",
+    "sitemap",
+    "static",
+    "subscribe",
+    "tag",
 ];
 
 pub async fn nav_links(db: &Db) -> Result<Vec<StaticPageLink>, sqlx::Error> {
@@ -35,10 +55,16 @@ pub async fn all_published(db: &Db) -> Result<Vec<StaticPage>, sqlx::Error> {
     .await
 }
 
-pub async fn insert(conn: &mut AnyConnection, slug: &str, title: &str, body: &str) -> Result<(), sqlx::Error> {
-    let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM static_pages")
-        .fetch_one(&mut *conn)
-        .await?;
+pub async fn insert(
+    conn: &mut AnyConnection,
+    slug: &str,
+    title: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    let position: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM static_pages")
+            .fetch_one(&mut *conn)
+            .await?;
     sqlx::query(
         "INSERT INTO static_pages (slug, title, body, position, published, updated_at) VALUES (?, ?, ?, ?, 1, ?)",
     )

@@ -36,9 +36,9 @@ pub async fn character_by_slug(db: &Db, slug: &str) -> Result<Option<Character>,
          (SELECT COUNT(*) FROM page_characters pc WHERE pc.character_id = ch.id) AS total_pages \
          FROM characters ch WHERE ch.slug = ?",
     )
-        .bind(slug)
-        .fetch_optional(db)
-        .await
+    .bind(slug)
+    .fetch_optional(db)
+    .await
 }
 
 /// A cast member with portrait, number of visible pages and first appearance.
@@ -99,14 +99,27 @@ pub async fn cast(db: &Db, now: i64) -> Result<Vec<CastMember>, sqlx::Error> {
     .bind(now)
     .fetch_all(db)
     .await?;
-    Ok(members.into_iter().filter(|m| m.page_count > 0 || m.total_pages == 0).collect())
+    Ok(members
+        .into_iter()
+        .filter(|m| m.page_count > 0 || m.total_pages == 0)
+        .collect())
 }
 
 /// The tag with that slug, created if missing (the database decides races).
-pub async fn ensure_tag(conn: &mut AnyConnection, slug: &str, name: &str) -> Result<TagId, sqlx::Error> {
-    ensure(conn, "SELECT id FROM tags WHERE slug = ?", "INSERT INTO tags (slug, name) VALUES (?, ?)", slug, name)
-        .await
-        .map(TagId)
+pub async fn ensure_tag(
+    conn: &mut AnyConnection,
+    slug: &str,
+    name: &str,
+) -> Result<TagId, sqlx::Error> {
+    ensure(
+        conn,
+        "SELECT id FROM tags WHERE slug = ?",
+        "INSERT INTO tags (slug, name) VALUES (?, ?)",
+        slug,
+        name,
+    )
+    .await
+    .map(TagId)
 }
 
 pub async fn ensure_character(
@@ -132,10 +145,19 @@ async fn ensure(
     slug: &str,
     name: &str,
 ) -> Result<i64, sqlx::Error> {
-    if let Some(id) = sqlx::query_scalar(select).bind(slug).fetch_optional(&mut *conn).await? {
+    if let Some(id) = sqlx::query_scalar(select)
+        .bind(slug)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
         return Ok(id);
     }
-    match sqlx::query(insert).bind(slug).bind(name).execute(&mut *conn).await {
+    match sqlx::query(insert)
+        .bind(slug)
+        .bind(name)
+        .execute(&mut *conn)
+        .await
+    {
         Ok(done) => crate::db::dialect::inserted_id(conn, &done).await,
         // Someone else created it between our read and write: use theirs.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -162,12 +184,21 @@ pub async fn update_character(
         .map(|_| ())
 }
 
-pub async fn tag_page(conn: &mut AnyConnection, page: PageId, tag: TagId) -> Result<(), sqlx::Error> {
+pub async fn tag_page(
+    conn: &mut AnyConnection,
+    page: PageId,
+    tag: TagId,
+) -> Result<(), sqlx::Error> {
     let sql = match Backend::of(conn) {
         Backend::Sqlite => "INSERT OR IGNORE INTO page_tags (page_id, tag_id) VALUES (?, ?)",
         Backend::MySql => "INSERT IGNORE INTO page_tags (page_id, tag_id) VALUES (?, ?)",
     };
-    sqlx::query(sql).bind(page).bind(tag).execute(conn).await.map(|_| ())
+    sqlx::query(sql)
+        .bind(page)
+        .bind(tag)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 pub async fn cast_page(
@@ -176,10 +207,19 @@ pub async fn cast_page(
     character: CharacterId,
 ) -> Result<(), sqlx::Error> {
     let sql = match Backend::of(conn) {
-        Backend::Sqlite => "INSERT OR IGNORE INTO page_characters (page_id, character_id) VALUES (?, ?)",
-        Backend::MySql => "INSERT IGNORE INTO page_characters (page_id, character_id) VALUES (?, ?)",
+        Backend::Sqlite => {
+            "INSERT OR IGNORE INTO page_characters (page_id, character_id) VALUES (?, ?)"
+        }
+        Backend::MySql => {
+            "INSERT IGNORE INTO page_characters (page_id, character_id) VALUES (?, ?)"
+        }
     };
-    sqlx::query(sql).bind(page).bind(character).execute(conn).await.map(|_| ())
+    sqlx::query(sql)
+        .bind(page)
+        .bind(character)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Slugs of tags and characters that have at least one visible page.
@@ -197,12 +237,19 @@ pub async fn sitemap_slugs(db: &Db, now: i64) -> Result<(Vec<String>, Vec<String
     .bind(now)
     .fetch_all(db)
     .await?;
-    let (tags, characters): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(kind, _)| kind == "tag");
-    Ok((tags.into_iter().map(|r| r.1).collect(), characters.into_iter().map(|r| r.1).collect()))
+    let (tags, characters): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(|(kind, _)| kind == "tag");
+    Ok((
+        tags.into_iter().map(|r| r.1).collect(),
+        characters.into_iter().map(|r| r.1).collect(),
+    ))
 }
 
 /// Tag names of several pages at once (feeds list them as categories).
-pub async fn tag_names_for(db: &Db, pages: &[PageId]) -> Result<Vec<(PageId, String)>, sqlx::Error> {
+pub async fn tag_names_for(
+    db: &Db,
+    pages: &[PageId],
+) -> Result<Vec<(PageId, String)>, sqlx::Error> {
     if pages.is_empty() {
         return Ok(Vec::new());
     }

@@ -43,6 +43,10 @@ pub async fn inserted_id(
 ) -> Result<i64, sqlx::Error> {
     match result.last_insert_id() {
         Some(id) => Ok(id),
-        None => sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(conn).await,
+        None => {
+            sqlx::query_scalar("SELECT last_insert_rowid()")
+                .fetch_one(conn)
+                .await
+        }
     }
 }

@@ -18,7 +18,10 @@ use crate::telemetry;
 impl<'p> Executor<'p> for &'_ Db {
     type Database = Any;
 
-    fn fetch_many<'e, 'q: 'e, E>(self, query: E) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
     where
         'p: 'e,
         E: 'q + Execute<'q, Any>,
@@ -27,7 +30,10 @@ impl<'p> Executor<'p> for &'_ Db {
         self.pool().fetch_many(query)
     }
 
-    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
     where
         'p: 'e,
         E: 'q + Execute<'q, Any>,

@@ -39,15 +39,17 @@ impl Db {
         tracing::Span::current().record("backend", tracing::field::debug(backend));
         let url = config.database_url();
         if backend == Backend::Sqlite {
-            std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                format!("cannot create data_dir {}", config.data_dir.display())
-            })?;
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
         }
         if !sqlx::Any::database_exists(&url).await.unwrap_or(false) {
             tracing::info!("database does not exist yet; creating it");
-            sqlx::Any::create_database(&url).await.context("cannot create the database")?;
+            sqlx::Any::create_database(&url)
+                .await
+                .context("cannot create the database")?;
         }
-        let options = AnyConnectOptions::from_str(&url).context("database_url is not a valid database URL")?;
+        let options = AnyConnectOptions::from_str(&url)
+            .context("database_url is not a valid database URL")?;
         let pool = AnyPoolOptions::new()
             .max_connections(config.database.max_connections)
             .min_connections(0)
@@ -81,7 +83,10 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::MySql => &MYSQL_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.context("database migration failed")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("database migration failed")?;
         tracing::info!("database schema is up to date");
         Ok(())
     }

@@ -9,11 +9,17 @@ pub struct Dice(u64);
 
 impl Dice {
     pub fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407))
+        Self(
+            seed.wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407),
+        )
     }
 
     pub fn next(&mut self, below: u32) -> u32 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         ((self.0 >> 33) % u64::from(below.max(1))) as u32
     }
 }
@@ -26,12 +32,24 @@ pub struct Mood {
     pub sea: [u8; 3],
 }
 
-pub const FOG: Mood = Mood { sky_top: [196, 204, 212], sky_bottom: [232, 234, 236], sea: [120, 140, 156] };
-pub const STORM: Mood = Mood { sky_top: [38, 48, 78], sky_bottom: [92, 104, 138], sea: [30, 58, 92] };
-pub const HARBOUR: Mood = Mood { sky_top: [250, 178, 120], sky_bottom: [255, 228, 170], sea: [52, 110, 150] };
+pub const FOG: Mood = Mood {
+    sky_top: [196, 204, 212],
+    sky_bottom: [232, 234, 236],
+    sea: [120, 140, 156],
+};
+pub const STORM: Mood = Mood {
+    sky_top: [38, 48, 78],
+    sky_bottom: [92, 104, 138],
+    sea: [30, 58, 92],
+};
+pub const HARBOUR: Mood = Mood {
+    sky_top: [250, 178, 120],
+    sky_bottom: [255, 228, 170],
+    sea: [52, 110, 150],
+};
 
 const INK: Rgb<u8> = Rgb([24, 22, 28]);
-const PAPER: Rgb<u8> = Rgb([252, 250, 244]);
+const PAPER: Rgb<u8> = Rgb([250, 248, 243]);
 
 /// A full page of `rows` × varying columns of panels.
 pub fn page(width: u32, height: u32, mood: Mood, seed: u64) -> RgbImage {
@@ -66,7 +84,14 @@ pub fn portrait(size: u32, color: [u8; 3], seed: u64) -> RgbImage {
     let mut img = RgbImage::from_pixel(size, size, Rgb([238, 234, 224]));
     let mut dice = Dice::new(seed);
     let r = size / 3;
-    character(&mut img, size / 2, size / 2 + size / 10, r, Rgb(color), &mut dice);
+    character(
+        &mut img,
+        size / 2,
+        size / 2 + size / 10,
+        r,
+        Rgb(color),
+        &mut dice,
+    );
     frame(&mut img, 0, 0, size, size, 8);
     img
 }
@@ -75,10 +100,18 @@ fn panel(img: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, mood: Mood, dice: &
     let horizon = y + h * (50 + dice.next(20)) / 100;
     for py in y..y + h {
         let color = if py < horizon {
-            lerp(mood.sky_top, mood.sky_bottom, (py - y) as f32 / (horizon - y).max(1) as f32)
+            lerp(
+                mood.sky_top,
+                mood.sky_bottom,
+                (py - y) as f32 / (horizon - y).max(1) as f32,
+            )
         } else {
             let wave = (((py - horizon) / 6) % 2) as u8 * 10;
-            Rgb([mood.sea[0].saturating_add(wave), mood.sea[1].saturating_add(wave), mood.sea[2].saturating_add(wave)])
+            Rgb([
+                mood.sea[0].saturating_add(wave),
+                mood.sea[1].saturating_add(wave),
+                mood.sea[2].saturating_add(wave),
+            ])
         };
         for px in x..x + w {
             img.put_pixel(px, py, color);
@@ -87,12 +120,31 @@ fn panel(img: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, mood: Mood, dice: &
     // Waves: a row of little arcs on the horizon.
     let mut wx = x;
     while wx + 30 < x + w {
-        ellipse(img, wx + 15, horizon + 8, 14, 5, Rgb([235, 240, 245]), false);
+        ellipse(
+            img,
+            wx + 15,
+            horizon + 8,
+            14,
+            5,
+            Rgb([235, 240, 245]),
+            false,
+        );
         wx += 34;
     }
     match dice.next(3) {
-        0 => lighthouse(img, x + w * (15 + dice.next(60)) / 100, horizon, h / 2, dice),
-        1 => boat(img, x + w * (20 + dice.next(55)) / 100, horizon, w.min(h) / 5),
+        0 => lighthouse(
+            img,
+            x + w * (15 + dice.next(60)) / 100,
+            horizon,
+            h / 2,
+            dice,
+        ),
+        1 => boat(
+            img,
+            x + w * (20 + dice.next(55)) / 100,
+            horizon,
+            w.min(h) / 5,
+        ),
         _ => {}
     }
     let figures = 1 + dice.next(2);
@@ -100,7 +152,14 @@ fn panel(img: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, mood: Mood, dice: &
         let cx = x + w * (25 + 50 * i) / 100 / figures.max(1) + w / 6;
         let r = (w.min(h) / 9).max(10);
         let colors = [Rgb([232, 96, 76]), Rgb([88, 160, 112]), Rgb([240, 200, 80])];
-        character(img, cx.min(x + w - r - 4), (horizon + r / 2).min(y + h - r - 4), r, colors[dice.next(3) as usize], dice);
+        character(
+            img,
+            cx.min(x + w - r - 4),
+            (horizon + r / 2).min(y + h - r - 4),
+            r,
+            colors[dice.next(3) as usize],
+            dice,
+        );
     }
     if dice.next(4) > 0 {
         let bw = (w / 3).max(60);
@@ -117,7 +176,11 @@ fn lighthouse(img: &mut RgbImage, cx: u32, base: u32, height: u32, dice: &mut Di
     let top = base.saturating_sub(height);
     for (i, py) in (top..base).enumerate() {
         let stripe = (i as u32 * 5 / height.max(1)) % 2 == 0;
-        let color = if stripe { Rgb([236, 236, 230]) } else { Rgb([200, 56, 48]) };
+        let color = if stripe {
+            Rgb([236, 236, 230])
+        } else {
+            Rgb([200, 56, 48])
+        };
         for px in cx.saturating_sub(w / 2)..cx + w / 2 {
             if px < img.width() && py < img.height() {
                 img.put_pixel(px, py, color);
@@ -194,14 +257,24 @@ fn frame(img: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, thickness: u32) {
 
 fn ellipse(img: &mut RgbImage, cx: u32, cy: u32, rx: u32, ry: u32, color: Rgb<u8>, filled: bool) {
     let (rx, ry) = (rx.max(1) as f32, ry.max(1) as f32);
-    let (x0, x1) = ((cx as f32 - rx - 2.0).max(0.0) as u32, (cx as f32 + rx + 2.0) as u32);
-    let (y0, y1) = ((cy as f32 - ry - 2.0).max(0.0) as u32, (cy as f32 + ry + 2.0) as u32);
+    let (x0, x1) = (
+        (cx as f32 - rx - 2.0).max(0.0) as u32,
+        (cx as f32 + rx + 2.0) as u32,
+    );
+    let (y0, y1) = (
+        (cy as f32 - ry - 2.0).max(0.0) as u32,
+        (cy as f32 + ry + 2.0) as u32,
+    );
     for py in y0..y1.min(img.height()) {
         for px in x0..x1.min(img.width()) {
             let dx = (px as f32 - cx as f32) / rx;
             let dy = (py as f32 - cy as f32) / ry;
             let d = dx * dx + dy * dy;
-            let hit = if filled { d <= 1.0 } else { (0.82..=1.0).contains(&d) };
+            let hit = if filled {
+                d <= 1.0
+            } else {
+                (0.82..=1.0).contains(&d)
+            };
             if hit {
                 img.put_pixel(px, py, color);
             }
@@ -210,7 +283,8 @@ fn ellipse(img: &mut RgbImage, cx: u32, cy: u32, rx: u32, ry: u32, color: Rgb<u8
 }
 
 fn lerp(a: [u8; 3], b: [u8; 3], t: f32) -> Rgb<u8> {
-    let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t.clamp(0.0, 1.0)) as u8;
+    let mix =
+        |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t.clamp(0.0, 1.0)) as u8;
     Rgb([mix(a[0], b[0]), mix(a[1], b[1]), mix(a[2], b[2])])
 }
 

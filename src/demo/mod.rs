@@ -56,8 +56,19 @@ const CAST: &[(&str, &str, [u8; 3])] = &[
 ];
 
 const TITLES: &[&str] = &[
-    "Lamp Oil", "The Fold", "Letters", "Low Tide", "Juniper Objects", "A Long Night", "Signals",
-    "Something on the Water", "Ropes", "The Keeper's Log", "Salt", "Knots", "Gulls",
+    "Lamp Oil",
+    "The Fold",
+    "Letters",
+    "Low Tide",
+    "Juniper Objects",
+    "A Long Night",
+    "Signals",
+    "Something on the Water",
+    "Ropes",
+    "The Keeper's Log",
+    "Salt",
+    "Knots",
+    "Gulls",
 ];
 
 /// Adds the demo unless the site already has pages.
@@ -97,8 +108,14 @@ pub async fn fill(config: &Config, db: &Db) -> anyhow::Result<()> {
     .context("drawing the demo crashed")??;
 
     let now = crate::db::now();
-    let (live, scheduled): (Vec<_>, Vec<_>) = pages.into_iter().partition(|p| p.published_at.is_none_or(|t| t <= now));
-    let target = Target { series: None, publish: true, backfill: true };
+    let (live, scheduled): (Vec<_>, Vec<_>) = pages
+        .into_iter()
+        .partition(|p| p.published_at.is_none_or(|t| t <= now));
+    let target = Target {
+        series: None,
+        publish: true,
+        backfill: true,
+    };
     {
         let mut tx = db.pool().begin().await?;
         if comics::series::primary(&mut tx).await?.is_none() {
@@ -108,7 +125,8 @@ pub async fn fill(config: &Config, db: &Db) -> anyhow::Result<()> {
                     slug: "the-paper-lighthouse",
                     title: "The Paper Lighthouse",
                     tagline: "A small comic about a big storm",
-                    description: "A lighthouse keeper, a boy who folds boats, and a gull with opinions.",
+                    description:
+                        "A lighthouse keeper, a boy who folds boats, and a gull with opinions.",
                 },
             )
             .await?;
@@ -125,7 +143,15 @@ pub async fn fill(config: &Config, db: &Db) -> anyhow::Result<()> {
     }
     write_pages(db, &target, live).await?;
     // The scheduled page goes in "now" (not backfilled): it goes live tomorrow.
-    write_pages(db, &Target { backfill: false, ..target }, scheduled).await?;
+    write_pages(
+        db,
+        &Target {
+            backfill: false,
+            ..target
+        },
+        scheduled,
+    )
+    .await?;
 
     let mut tx = db.pool().begin().await?;
     for (i, ((name, bio, _), portrait)) in CAST.iter().zip(&portraits).enumerate() {
@@ -173,7 +199,12 @@ fn page_specs() -> Vec<PageSpec> {
                 _ => Kind::Page,
             };
             let back = i64::from(total - 1 - index);
-            specs.push(PageSpec { index, chapter, kind, published_at: today - back * 3 * day - day });
+            specs.push(PageSpec {
+                index,
+                chapter,
+                kind,
+                published_at: today - back * 3 * day - day,
+            });
             index += 1;
         }
     }
@@ -183,13 +214,19 @@ fn page_specs() -> Vec<PageSpec> {
     specs
 }
 
-fn build_page(spec: PageSpec, config: &crate::config::MediaConfig, media_dir: &std::path::Path) -> anyhow::Result<ReadyPage> {
+fn build_page(
+    spec: PageSpec,
+    config: &crate::config::MediaConfig,
+    media_dir: &std::path::Path,
+) -> anyhow::Result<ReadyPage> {
     let chapter = &CHAPTERS[spec.chapter];
     let seed = u64::from(spec.index) * 7919 + 17;
     let drawings = match spec.kind {
         Kind::Page => vec![draw::page(PAGE_W, PAGE_H, chapter.mood, seed)],
         Kind::Spread => vec![draw::strip(PAGE_W * 2, PAGE_H * 3 / 4, chapter.mood, seed)],
-        Kind::LongScroll => (0..3).map(|i| draw::strip(PAGE_W, PAGE_H, chapter.mood, seed + i)).collect(),
+        Kind::LongScroll => (0..3)
+            .map(|i| draw::strip(PAGE_W, PAGE_H, chapter.mood, seed + i))
+            .collect(),
     };
     let mut images = Vec::new();
     for (i, drawing) in drawings.iter().enumerate() {
@@ -197,9 +234,17 @@ fn build_page(spec: PageSpec, config: &crate::config::MediaConfig, media_dir: &s
         media::store::write_files(media_dir, &processed)?;
         processed.files.clear();
         let alt = match spec.kind {
-            Kind::LongScroll => format!("Part {} of a long scroll: the storm over the sea, seen from ever lower.", i + 1),
-            Kind::Spread => "A two-page spread: the whole harbour at dusk, every window lit.".to_owned(),
-            Kind::Page => format!("Comic page {}: panels of the sea, the lighthouse and the characters talking.", spec.index + 1),
+            Kind::LongScroll => format!(
+                "Part {} of a long scroll: the storm over the sea, seen from ever lower.",
+                i + 1
+            ),
+            Kind::Spread => {
+                "A two-page spread: the whole harbour at dusk, every window lit.".to_owned()
+            }
+            Kind::Page => format!(
+                "Comic page {}: panels of the sea, the lighthouse and the characters talking.",
+                spec.index + 1
+            ),
         };
         images.push(ReadyImage { processed, alt });
     }
@@ -217,7 +262,14 @@ fn build_page(spec: PageSpec, config: &crate::config::MediaConfig, media_dir: &s
         .collect();
     let mut tags = vec![["sea", "lighthouse", "weather"][spec.index as usize % 3].to_owned()];
     if spec.kind != Kind::Page {
-        tags.push(if spec.kind == Kind::Spread { "spread" } else { "long scroll" }.to_owned());
+        tags.push(
+            if spec.kind == Kind::Spread {
+                "spread"
+            } else {
+                "long scroll"
+            }
+            .to_owned(),
+        );
     }
     Ok(ReadyPage {
         chapter: Some(ChapterSpec {

@@ -49,17 +49,26 @@ struct Item {
 
 pub async fn rss(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let feed = load(&state, &req).await?;
-    Ok(response::with_type(to_rss(&feed), "application/rss+xml; charset=utf-8"))
+    Ok(response::with_type(
+        to_rss(&feed),
+        "application/rss+xml; charset=utf-8",
+    ))
 }
 
 pub async fn atom(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let feed = load(&state, &req).await?;
-    Ok(response::with_type(to_atom(&feed), "application/atom+xml; charset=utf-8"))
+    Ok(response::with_type(
+        to_atom(&feed),
+        "application/atom+xml; charset=utf-8",
+    ))
 }
 
 pub async fn json(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let feed = load(&state, &req).await?;
-    Ok(response::with_type(to_json(&feed), "application/feed+json; charset=utf-8"))
+    Ok(response::with_type(
+        to_json(&feed),
+        "application/feed+json; charset=utf-8",
+    ))
 }
 
 #[tracing::instrument(skip_all)]
@@ -70,7 +79,10 @@ async fn load(state: &AppState, req: &HttpRequest) -> Result<Feed, AppError> {
     let (scope, title, home, links) = match req.match_info().get("chapter") {
         Some(chapter_slug) => {
             let chapters = comics::chapters::visible_in_series(&state.db, series.id, now).await?;
-            let chapter = chapters.into_iter().find(|c| c.slug == chapter_slug).ok_or(AppError::NotFound)?;
+            let chapter = chapters
+                .into_iter()
+                .find(|c| c.slug == chapter_slug)
+                .ok_or(AppError::NotFound)?;
             (
                 FeedScope::Chapter(chapter.id),
                 format!("{} — {}", series.title, chapter.title),
@@ -90,19 +102,33 @@ async fn load(state: &AppState, req: &HttpRequest) -> Result<Feed, AppError> {
     let images = comics::pages::images_for(&state.db, &ids).await?;
     let labels = comics::taxonomy::tag_names_for(&state.db, &ids).await?;
 
-    let host = url::Url::parse(&site.urls.base).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let host = url::Url::parse(&site.urls.base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned));
     let tag_root = format!("tag:{},2026:", host.unwrap_or_else(|| "localhost".into()));
     let items: Vec<Item> = pages
         .iter()
         .map(|page| item(&site, &tag_root, page, &images, &labels))
         .collect();
-    let updated = items.iter().map(|i| i.updated).max().unwrap_or_else(Utc::now);
-    let description = if series.tagline.is_empty() { site.settings.tagline.clone() } else { series.tagline.clone() };
+    let updated = items
+        .iter()
+        .map(|i| i.updated)
+        .max()
+        .unwrap_or_else(Utc::now);
+    let description = if series.tagline.is_empty() {
+        site.settings.tagline.clone()
+    } else {
+        series.tagline.clone()
+    };
     Ok(Feed {
         title,
         description,
         language: site.settings.language.clone(),
-        author: if site.settings.author.is_empty() { site.settings.title.clone() } else { site.settings.author.clone() },
+        author: if site.settings.author.is_empty() {
+            site.settings.title.clone()
+        } else {
+            site.settings.author.clone()
+        },
         home: site.urls.absolute(&home),
         links: FeedLinks {
             rss: site.urls.absolute(&links.rss),
@@ -116,11 +142,20 @@ async fn load(state: &AppState, req: &HttpRequest) -> Result<Feed, AppError> {
 }
 
 fn time(ts: Option<i64>) -> DateTime<Utc> {
-    ts.and_then(|t| DateTime::from_timestamp(t, 0)).unwrap_or_default()
+    ts.and_then(|t| DateTime::from_timestamp(t, 0))
+        .unwrap_or_default()
 }
 
-fn item(site: &Site, tag_root: &str, page: &Page, images: &[PageImage], tags: &[(comics::PageId, String)]) -> Item {
-    let url = site.urls.absolute(&site.urls.comic(page.series_id, &page.slug));
+fn item(
+    site: &Site,
+    tag_root: &str,
+    page: &Page,
+    images: &[PageImage],
+    tags: &[(comics::PageId, String)],
+) -> Item {
+    let url = site
+        .urls
+        .absolute(&site.urls.comic(page.series_id, &page.slug));
     let mut html = String::new();
     let mut first_image = None;
     for image in images.iter().filter(|i| i.page_id == page.id) {
@@ -134,17 +169,31 @@ fn item(site: &Site, tag_root: &str, page: &Page, images: &[PageImage], tags: &[
             picture.width,
             picture.height,
             escape(&picture.alt),
-            if page.hover_text.is_empty() { String::new() } else { format!(" title=\"{}\"", escape(&page.hover_text)) },
+            if page.hover_text.is_empty() {
+                String::new()
+            } else {
+                format!(" title=\"{}\"", escape(&page.hover_text))
+            },
         ));
     }
     if !page.content_warning.is_empty() {
-        html.insert_str(0, &format!("<p><strong>Content warning:</strong> {}</p>", escape(&page.content_warning)));
+        html.insert_str(
+            0,
+            &format!(
+                "<p><strong>Content warning:</strong> {}</p>",
+                escape(&page.content_warning)
+            ),
+        );
     }
     if !page.hover_text.is_empty() {
         html.push_str(&format!("<p><em>{}</em></p>", escape(&page.hover_text)));
     }
     html.push_str(&markdown::to_html(&page.notes));
-    let summary = if page.notes.is_empty() { page.title.clone() } else { markdown::to_text(&page.notes, 280) };
+    let summary = if page.notes.is_empty() {
+        page.title.clone()
+    } else {
+        markdown::to_text(&page.notes, 280)
+    };
     Item {
         id: format!("{tag_root}page-{}", page.id),
         title: page.title.clone(),
@@ -154,12 +203,19 @@ fn item(site: &Site, tag_root: &str, page: &Page, images: &[PageImage], tags: &[
         content_html: html,
         summary,
         image: first_image,
-        tags: tags.iter().filter(|(id, _)| *id == page.id).map(|(_, name)| name.clone()).collect(),
+        tags: tags
+            .iter()
+            .filter(|(id, _)| *id == page.id)
+            .map(|(_, name)| name.clone())
+            .collect(),
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn to_rss(feed: &Feed) -> String {
@@ -175,7 +231,9 @@ fn to_rss(feed: &Feed) -> String {
     self_link.set_href(feed.links.rss.clone());
     self_link.set_rel("self");
     self_link.set_mime_type(Some("application/rss+xml".to_owned()));
-    channel.set_atom_ext(Some(rss::extension::atom::AtomExtension { links: vec![self_link] }));
+    channel.set_atom_ext(Some(rss::extension::atom::AtomExtension {
+        links: vec![self_link],
+    }));
     let items = feed
         .items
         .iter()
@@ -183,12 +241,21 @@ fn to_rss(feed: &Feed) -> String {
             let mut item = rss::Item::default();
             item.set_title(Some(i.title.clone()));
             item.set_link(Some(i.url.clone()));
-            item.set_guid(Some(rss::Guid { value: i.id.clone(), permalink: false }));
+            item.set_guid(Some(rss::Guid {
+                value: i.id.clone(),
+                permalink: false,
+            }));
             item.set_pub_date(Some(i.published.to_rfc2822()));
             item.set_description(Some(i.summary.clone()));
             item.set_content(Some(i.content_html.clone()));
             item.set_categories(
-                i.tags.iter().map(|t| rss::Category { name: t.clone(), domain: None }).collect::<Vec<_>>(),
+                i.tags
+                    .iter()
+                    .map(|t| rss::Category {
+                        name: t.clone(),
+                        domain: None,
+                    })
+                    .collect::<Vec<_>>(),
             );
             item
         })
@@ -208,7 +275,9 @@ fn to_atom(feed: &Feed) -> String {
     };
     let mut out = atom_syndication::Feed::default();
     out.set_title(atom_syndication::Text::plain(feed.title.clone()));
-    out.set_subtitle(Some(atom_syndication::Text::plain(feed.description.clone())));
+    out.set_subtitle(Some(atom_syndication::Text::plain(
+        feed.description.clone(),
+    )));
     out.set_id(format!("{}feed:{}", feed.tag_root, feed.links.atom));
     out.set_updated(fixed(feed.updated));
     out.set_lang(Some(feed.language.clone()));
@@ -216,7 +285,10 @@ fn to_atom(feed: &Feed) -> String {
         link(&feed.links.atom, "self", Some("application/atom+xml")),
         link(&feed.home, "alternate", Some("text/html")),
     ]);
-    out.set_authors(vec![atom_syndication::Person { name: feed.author.clone(), ..Default::default() }]);
+    out.set_authors(vec![atom_syndication::Person {
+        name: feed.author.clone(),
+        ..Default::default()
+    }]);
     let mut generator = atom_syndication::Generator::default();
     generator.set_value("Halftone");
     out.set_generator(Some(generator));
@@ -238,7 +310,10 @@ fn to_atom(feed: &Feed) -> String {
             entry.set_categories(
                 i.tags
                     .iter()
-                    .map(|t| atom_syndication::Category { term: t.clone(), ..Default::default() })
+                    .map(|t| atom_syndication::Category {
+                        term: t.clone(),
+                        ..Default::default()
+                    })
                     .collect::<Vec<_>>(),
             );
             entry
@@ -298,7 +373,9 @@ fn to_json(feed: &Feed) -> String {
                 content_html: &i.content_html,
                 summary: &i.summary,
                 image: i.image.as_deref(),
-                date_published: i.published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                date_published: i
+                    .published
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 date_modified: i.updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 tags: &i.tags,
             })

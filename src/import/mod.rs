@@ -52,7 +52,11 @@ pub struct Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.dry_run { "Would import" } else { "Imported" };
+        let verb = if self.dry_run {
+            "Would import"
+        } else {
+            "Imported"
+        };
         write!(
             f,
             "{verb} {} pages ({} images, {} new chapters) in {:.1} s",
@@ -65,7 +69,11 @@ impl fmt::Display for Report {
             write!(f, "; {} pages were already imported", self.already_there)?;
         }
         if !self.failures.is_empty() {
-            write!(f, "\nSkipped {} pages because of these files:", self.failures.len())?;
+            write!(
+                f,
+                "\nSkipped {} pages because of these files:",
+                self.failures.len()
+            )?;
             for (path, error) in &self.failures {
                 write!(f, "\n  {}: {error}", path.display())?;
             }
@@ -75,14 +83,24 @@ impl fmt::Display for Report {
 }
 
 #[tracing::instrument(skip_all, fields(dir = %dir.display()))]
-pub async fn run(config: &Config, db: &Db, dir: &Path, options: &Options) -> anyhow::Result<Report> {
+pub async fn run(
+    config: &Config,
+    db: &Db,
+    dir: &Path,
+    options: &Options,
+) -> anyhow::Result<Report> {
     let started = Instant::now();
     if !dir.is_dir() {
         anyhow::bail!("{} is not a folder", dir.display());
     }
-    let (planned, mut failures) = plan(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let (planned, mut failures) =
+        plan(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     let image_count: usize = planned.iter().map(|p| p.files.len()).sum();
-    tracing::info!(pages = planned.len(), images = image_count, "import planned");
+    tracing::info!(
+        pages = planned.len(),
+        images = image_count,
+        "import planned"
+    );
     if options.dry_run {
         return Ok(Report {
             imported: planned.len(),
@@ -94,7 +112,11 @@ pub async fn run(config: &Config, db: &Db, dir: &Path, options: &Options) -> any
         });
     }
 
-    let bar = if options.progress { ProgressBar::new(image_count as u64) } else { ProgressBar::hidden() };
+    let bar = if options.progress {
+        ProgressBar::new(image_count as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} images ({per_sec}, {eta} left) {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -128,7 +150,11 @@ pub async fn run(config: &Config, db: &Db, dir: &Path, options: &Options) -> any
         }
     }
     let images = ready.iter().map(|p| p.images.len()).sum();
-    let target = Target { series: options.series.clone(), publish: options.publish, backfill: true };
+    let target = Target {
+        series: options.series.clone(),
+        publish: options.publish,
+        backfill: true,
+    };
     let written = write_pages(db, &target, ready).await?;
     let report = Report {
         imported: written.created,
@@ -139,7 +165,12 @@ pub async fn run(config: &Config, db: &Db, dir: &Path, options: &Options) -> any
         elapsed: started.elapsed(),
         dry_run: false,
     };
-    tracing::info!(imported = report.imported, skipped = report.failures.len(), secs = report.elapsed.as_secs_f64(), "import finished");
+    tracing::info!(
+        imported = report.imported,
+        skipped = report.failures.len(),
+        secs = report.elapsed.as_secs_f64(),
+        "import finished"
+    );
     Ok(report)
 }
 
@@ -160,8 +191,10 @@ fn prepare(
     for (n, path) in page.files.iter().enumerate() {
         bar.inc(1);
         let bytes = std::fs::read(path).map_err(|e| (path.clone(), format!("cannot read: {e}")))?;
-        let mut processed = media::process(&bytes, config).map_err(|e| (path.clone(), e.to_string()))?;
-        media::store::write_files(media_dir, &processed).map_err(|e| (path.clone(), format!("cannot write media: {e}")))?;
+        let mut processed =
+            media::process(&bytes, config).map_err(|e| (path.clone(), e.to_string()))?;
+        media::store::write_files(media_dir, &processed)
+            .map_err(|e| (path.clone(), format!("cannot write media: {e}")))?;
         processed.files.clear();
         let alt = sidecar.alt_for(n).unwrap_or_default();
         images.push(ReadyImage { processed, alt });

@@ -39,7 +39,13 @@ pub fn parse(stem: &str) -> FileName {
         (None, rest)
     };
     let title = humanize(rest);
-    FileName { base: base.to_owned(), slice: slice.map(str::to_owned), date, number, title }
+    FileName {
+        base: base.to_owned(),
+        slice: slice.map(str::to_owned),
+        date,
+        number,
+        title,
+    }
 }
 
 fn split_slice(stem: &str) -> (&str, Option<&str>) {
@@ -47,7 +53,10 @@ fn split_slice(stem: &str) -> (&str, Option<&str>) {
         return (stem, None);
     }
     if let Some((base, suffix)) = stem.rsplit_once('_') {
-        if !base.is_empty() && (1..=3).contains(&suffix.len()) && suffix.bytes().all(|b| b.is_ascii_digit()) {
+        if !base.is_empty()
+            && (1..=3).contains(&suffix.len())
+            && suffix.bytes().all(|b| b.is_ascii_digit())
+        {
             return (base, Some(suffix));
         }
     }
@@ -83,7 +92,10 @@ use chrono::Datelike;
 
 /// "-the_storm" → "The storm"; empty → None.
 pub fn humanize(s: &str) -> Option<String> {
-    let words: Vec<&str> = s.split(|c: char| c == '-' || c == '_' || c.is_whitespace()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = s
+        .split(|c: char| c == '-' || c == '_' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
     if words.is_empty() {
         return None;
     }
@@ -131,7 +143,11 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
                 let na = a.iter().take_while(|c| c.is_ascii_digit()).count();
                 let nb = b.iter().take_while(|c| c.is_ascii_digit()).count();
                 let (da, db) = (trim_zeros(&a[..na]), trim_zeros(&b[..nb]));
-                let ord = da.len().cmp(&db.len()).then_with(|| da.cmp(db)).then_with(|| na.cmp(&nb));
+                let ord = da
+                    .len()
+                    .cmp(&db.len())
+                    .then_with(|| da.cmp(db))
+                    .then_with(|| na.cmp(&nb));
                 if ord != Ordering::Equal {
                     return ord;
                 }
@@ -151,7 +167,10 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn trim_zeros(digits: &[u8]) -> &[u8] {
-    let start = digits.iter().position(|&d| d != b'0').unwrap_or(digits.len());
+    let start = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len());
     &digits[start..]
 }
 
@@ -173,7 +192,11 @@ mod tests {
     fn numbered_names_give_numbers() {
         assert_eq!(parse("0001").number, Some(1));
         assert_eq!(parse("0012-the-storm").title.as_deref(), Some("The storm"));
-        assert_eq!(parse("12345678").date, None, "an 8-digit number is not a date unless it is one");
+        assert_eq!(
+            parse("12345678").date,
+            None,
+            "an 8-digit number is not a date unless it is one"
+        );
     }
 
     #[test]
@@ -197,9 +220,30 @@ mod tests {
 
     #[test]
     fn natural_order_is_what_people_expect() {
-        let mut names = vec!["10", "2", "1", "page10", "page2", "0003", "2010-05-03", "2009-12-31"];
+        let mut names = vec![
+            "10",
+            "2",
+            "1",
+            "page10",
+            "page2",
+            "0003",
+            "2010-05-03",
+            "2009-12-31",
+        ];
         names.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(names, vec!["1", "2", "0003", "10", "2009-12-31", "2010-05-03", "page2", "page10"]);
+        assert_eq!(
+            names,
+            vec![
+                "1",
+                "2",
+                "0003",
+                "10",
+                "2009-12-31",
+                "2010-05-03",
+                "page2",
+                "page10"
+            ]
+        );
     }
 
     proptest! {

@@ -85,11 +85,18 @@ impl PlannedPage {
             .or_else(|| self.name.date.map(|d| d.format("%-d %B %Y").to_string()))
             .unwrap_or_else(|| self.base.clone());
         let date = sidecar.date.as_deref().and_then(parse_date).or_else(|| {
-            self.name.date.map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp())
+            self.name
+                .date
+                .map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp())
         });
         ReadyPage {
             chapter: self.chapter.clone(),
-            slug: sidecar.slug.clone().and_then(|s| Slug::parse(&s).ok()).map(Slug::into_string).unwrap_or_else(|| self.slug.clone()),
+            slug: sidecar
+                .slug
+                .clone()
+                .and_then(|s| Slug::parse(&s).ok())
+                .map(Slug::into_string)
+                .unwrap_or_else(|| self.slug.clone()),
             title,
             published_at: date,
             hover_text: sidecar.hover.clone().unwrap_or_default(),
@@ -107,46 +114,74 @@ fn parse_date(s: &str) -> Option<i64> {
     if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Some(date.and_time(NaiveTime::MIN).and_utc().timestamp());
     }
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp())
 }
+
+/// A file that could not be used, and why.
+pub type Failure = (PathBuf, String);
+
+/// Slice files of one page: (slice suffix, path).
+type Slices = Vec<(Option<String>, PathBuf)>;
 
 /// Walks `root` and returns the pages in reading order, plus files that
 /// could not even be listed.
-pub fn plan(root: &Path) -> std::io::Result<(Vec<PlannedPage>, Vec<(PathBuf, String)>)> {
+pub fn plan(root: &Path) -> std::io::Result<(Vec<PlannedPage>, Vec<Failure>)> {
     let mut failures = Vec::new();
     // folder (relative) → base name → slice files
-    let mut folders: BTreeMap<PathBuf, BTreeMap<String, Vec<(Option<String>, PathBuf)>>> = BTreeMap::new();
+    let mut folders: BTreeMap<PathBuf, BTreeMap<String, Slices>> = BTreeMap::new();
     for entry in walkdir::WalkDir::new(root).follow_links(false).into_iter() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) => {
-                let path = error.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                let path = error
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
                 failures.push((path, error.to_string()));
                 continue;
             }
         };
         let path = entry.path();
         let hidden = path.strip_prefix(root).ok().is_some_and(|rel| {
-            rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+            rel.components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
         });
         if !entry.file_type().is_file() || hidden {
             continue;
         }
-        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
         if !IMAGE_EXTENSIONS.contains(&ext.as_str()) {
             continue;
         }
-        let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else { continue };
-        let folder = path.parent().and_then(|p| p.strip_prefix(root).ok()).map(Path::to_path_buf).unwrap_or_default();
+        let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let folder = path
+            .parent()
+            .and_then(|p| p.strip_prefix(root).ok())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let name = naming::parse(&stem);
-        folders.entry(folder).or_default().entry(name.base).or_default().push((name.slice, path.to_path_buf()));
+        folders
+            .entry(folder)
+            .or_default()
+            .entry(name.base)
+            .or_default()
+            .push((name.slice, path.to_path_buf()));
     }
 
     let mut folder_list: Vec<_> = folders.into_iter().collect();
     // Loose files first, then folders in natural order.
     folder_list.sort_by(|(a, _), (b, _)| {
         let depth = |p: &Path| p.components().count().min(1);
-        depth(a).cmp(&depth(b)).then_with(|| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()))
+        depth(a)
+            .cmp(&depth(b))
+            .then_with(|| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()))
     });
 
     let mut pages = Vec::new();
@@ -155,7 +190,9 @@ pub fn plan(root: &Path) -> std::io::Result<(Vec<PlannedPage>, Vec<(PathBuf, Str
         let mut bases: Vec<_> = bases.into_iter().collect();
         bases.sort_by(|(a, _), (b, _)| natural_cmp(a, b));
         for (base, mut slices) in bases {
-            slices.sort_by(|(a, _), (b, _)| natural_cmp(a.as_deref().unwrap_or(""), b.as_deref().unwrap_or("")));
+            slices.sort_by(|(a, _), (b, _)| {
+                natural_cmp(a.as_deref().unwrap_or(""), b.as_deref().unwrap_or(""))
+            });
             let name = naming::parse(&base);
             let sidecar_path = root.join(&folder).join(format!("{base}.toml"));
             let sidecar = sidecar_path.is_file().then(|| {
@@ -190,15 +227,23 @@ fn toml_parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
 fn page_slug(name: &FileName, base: &str, chapter: Option<&ChapterSpec>, folder: &Path) -> String {
     let bare_number = name.date.is_none() && name.title.is_none() && name.number.is_some();
     let text = if bare_number && chapter.is_some() {
-        format!("{} {base}", folder.to_string_lossy().replace(['/', '\\'], " "))
+        format!(
+            "{} {base}",
+            folder.to_string_lossy().replace(['/', '\\'], " ")
+        )
     } else {
         base.to_owned()
     };
-    Slug::from_text(&text).map(Slug::into_string).unwrap_or_else(|| "page".to_owned())
+    Slug::from_text(&text)
+        .map(Slug::into_string)
+        .unwrap_or_else(|| "page".to_owned())
 }
 
 fn chapter_for(root: &Path, folder: &Path) -> Option<ChapterSpec> {
-    let parts: Vec<String> = folder.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let parts: Vec<String> = folder
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     let last = parts.last()?;
     let file: ChapterFile = std::fs::read_to_string(root.join(folder).join("chapter.toml"))
         .ok()
@@ -212,7 +257,12 @@ fn chapter_for(root: &Path, folder: &Path) -> Option<ChapterSpec> {
         .map(Slug::into_string)
         .unwrap_or_else(|| "chapter".to_owned());
     let volume = (parts.len() >= 2).then(|| volume_title(&parts[0]));
-    Some(ChapterSpec { volume, slug, title, description: file.description.unwrap_or_default() })
+    Some(ChapterSpec {
+        volume,
+        slug,
+        title,
+        description: file.description.unwrap_or_default(),
+    })
 }
 
 /// "vol1" / "volume-2" → "Volume 1"; otherwise the humanized folder name.

@@ -56,10 +56,17 @@ pub struct Written {
 /// Writes all pages or none. A page whose slug already exists in the series
 /// was imported before and is skipped, which makes imports re-runnable.
 #[tracing::instrument(skip_all, fields(pages = pages.len()))]
-pub async fn write_pages(db: &Db, target: &Target, pages: Vec<ReadyPage>) -> anyhow::Result<Written> {
+pub async fn write_pages(
+    db: &Db,
+    target: &Target,
+    pages: Vec<ReadyPage>,
+) -> anyhow::Result<Written> {
     let mut tx = db.pool().begin().await?;
     let series = resolve_series(&mut tx, target.series.as_deref()).await?;
-    let mut written = Written { series: Some(series), ..Written::default() };
+    let mut written = Written {
+        series: Some(series),
+        ..Written::default()
+    };
     let mut chapters: HashMap<ChapterSpec, ChapterId> = HashMap::new();
     let mut batch_slugs: HashSet<String> = HashSet::new();
     let now = crate::db::now();
@@ -102,7 +109,8 @@ pub async fn write_pages(db: &Db, target: &Target, pages: Vec<ReadyPage>) -> any
         let page_id = comics::pages::insert(&mut tx, &new, target.backfill).await?;
         for (position, image) in page.images.iter().enumerate() {
             let media = crate::media::store::insert_or_find(&mut tx, &image.processed).await?;
-            comics::pages::insert_image(&mut tx, page_id, media, position as i64, &image.alt).await?;
+            comics::pages::insert_image(&mut tx, page_id, media, position as i64, &image.alt)
+                .await?;
         }
         for tag in &page.tags {
             if let Some(slug) = Slug::from_text(tag) {
@@ -112,7 +120,9 @@ pub async fn write_pages(db: &Db, target: &Target, pages: Vec<ReadyPage>) -> any
         }
         for character in &page.characters {
             if let Some(slug) = Slug::from_text(character) {
-                let id = comics::taxonomy::ensure_character(&mut tx, slug.as_str(), character.trim()).await?;
+                let id =
+                    comics::taxonomy::ensure_character(&mut tx, slug.as_str(), character.trim())
+                        .await?;
                 comics::taxonomy::cast_page(&mut tx, page_id, id).await?;
             }
         }
@@ -129,13 +139,23 @@ async fn resolve_series(conn: &mut AnyConnection, slug: Option<&str>) -> anyhow:
             return Ok(series.id);
         }
         let title = super::naming::humanize(slug.as_str()).unwrap_or_else(|| slug.to_string());
-        let new = comics::series::NewSeries { slug: slug.as_str(), title: &title, tagline: "", description: "" };
+        let new = comics::series::NewSeries {
+            slug: slug.as_str(),
+            title: &title,
+            tagline: "",
+            description: "",
+        };
         return Ok(comics::series::insert(conn, &new).await?);
     }
     if let Some(series) = comics::series::primary(conn).await? {
         return Ok(series.id);
     }
-    let new = comics::series::NewSeries { slug: "comic", title: "My Comic", tagline: "", description: "" };
+    let new = comics::series::NewSeries {
+        slug: "comic",
+        title: "My Comic",
+        tagline: "",
+        description: "",
+    };
     Ok(comics::series::insert(conn, &new).await?)
 }
 
@@ -169,7 +189,9 @@ async fn unique_slug(
 ) -> anyhow::Result<String> {
     for n in 2.. {
         let candidate = format!("{slug}-{n}");
-        if !batch.contains(&candidate) && !comics::pages::slug_exists(conn, series, &candidate).await? {
+        if !batch.contains(&candidate)
+            && !comics::pages::slug_exists(conn, series, &candidate).await?
+        {
             return Ok(candidate);
         }
     }

@@ -10,7 +10,9 @@ use std::io::Cursor;
 
 use fast_image_resize::images::Image;
 use fast_image_resize::{IntoImageView, ResizeOptions, Resizer};
-use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageFormat, ImageReader};
+use image::{
+    DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageFormat, ImageReader,
+};
 use sha2::{Digest, Sha256};
 
 use super::variants;
@@ -31,7 +33,12 @@ pub enum MediaError {
     #[error("not a supported image (PNG, JPEG, GIF, WebP or BMP)")]
     UnsupportedFormat,
     #[error("the image is {width}×{height} px; the limit is {max_width}×{max_height} px (split a long strip into slices)")]
-    TooLarge { width: u32, height: u32, max_width: u32, max_height: u32 },
+    TooLarge {
+        width: u32,
+        height: u32,
+        max_width: u32,
+        max_height: u32,
+    },
     #[error("the image has {pixels} pixels; the limit is {max}")]
     TooManyPixels { pixels: u64, max: u64 },
     #[error("the image is broken or truncated: {0}")]
@@ -60,7 +67,11 @@ pub fn process(bytes: &[u8], config: &MediaConfig) -> Result<Processed, MediaErr
     let (width, height) = (image.width(), image.height());
     let hash = content_hash(bytes, config);
     let opaque = is_opaque(&image);
-    let image = if opaque { DynamicImage::ImageRgb8(image.into_rgb8()) } else { DynamicImage::ImageRgba8(image.into_rgba8()) };
+    let image = if opaque {
+        DynamicImage::ImageRgb8(image.into_rgb8())
+    } else {
+        DynamicImage::ImageRgba8(image.into_rgba8())
+    };
 
     let widths = variants::widths_for(width, &config.widths);
     let fallback_width = variants::fallback_width(&widths);
@@ -69,10 +80,23 @@ pub fn process(bytes: &[u8], config: &MediaConfig) -> Result<Processed, MediaErr
     let mut files = Vec::with_capacity(widths.len() + 3);
 
     for &w in &widths {
-        let (buf, w, h) = resize(&mut resizer, &image, w, variants::scaled_height(width, height, w), None)?;
-        files.push((variants::webp_name(&hash, w), encode_webp(&buf, w, h, opaque, config.webp_quality)?));
+        let (buf, w, h) = resize(
+            &mut resizer,
+            &image,
+            w,
+            variants::scaled_height(width, height, w),
+            None,
+        )?;
+        files.push((
+            variants::webp_name(&hash, w),
+            encode_webp(&buf, w, h, opaque, config.webp_quality)?,
+        ));
         if w == fallback_width {
-            let bytes = if opaque { encode_jpeg(&buf, w, h, config.jpeg_quality)? } else { encode_png(&buf, w, h)? };
+            let bytes = if opaque {
+                encode_jpeg(&buf, w, h, config.jpeg_quality)?
+            } else {
+                encode_png(&buf, w, h)?
+            };
             files.push((variants::fallback_name(&hash, w, fallback_ext), bytes));
         }
     }
@@ -83,7 +107,10 @@ pub fn process(bytes: &[u8], config: &MediaConfig) -> Result<Processed, MediaErr
         // thumbnail; the crop keeps the thumbnail's aspect ratio.
         let crop_height = (f64::from(width) * f64::from(th) / f64::from(tw)).min(f64::from(height));
         let (buf, w, h) = resize(&mut resizer, &image, tw, th, Some(crop_height))?;
-        files.push((variants::thumb_name(&hash, w), encode_webp(&buf, w, h, opaque, config.webp_quality)?));
+        files.push((
+            variants::thumb_name(&hash, w),
+            encode_webp(&buf, w, h, opaque, config.webp_quality)?,
+        ));
     }
     let (thumb_width, thumb_height) = thumbs[0];
 
@@ -107,10 +134,20 @@ pub fn decode(bytes: &[u8], config: &MediaConfig) -> Result<DynamicImage, MediaE
         return Err(MediaError::Empty);
     }
     if bytes.len() as u64 > config.max_file_bytes {
-        return Err(MediaError::FileTooLarge { bytes: bytes.len() as u64, max: config.max_file_bytes });
+        return Err(MediaError::FileTooLarge {
+            bytes: bytes.len() as u64,
+            max: config.max_file_bytes,
+        });
     }
     let format = image::guess_format(bytes).map_err(|_| MediaError::UnsupportedFormat)?;
-    if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP | ImageFormat::Bmp) {
+    if !matches!(
+        format,
+        ImageFormat::Png
+            | ImageFormat::Jpeg
+            | ImageFormat::Gif
+            | ImageFormat::WebP
+            | ImageFormat::Bmp
+    ) {
         return Err(MediaError::UnsupportedFormat);
     }
     let max_width = config.max_width.min(WEBP_MAX_SIDE);
@@ -122,20 +159,33 @@ pub fn decode(bytes: &[u8], config: &MediaConfig) -> Result<DynamicImage, MediaE
     // Room for the decoded RGBA pixels plus the decoder's own buffers.
     limits.max_alloc = Some(config.max_pixels.saturating_mul(4).saturating_add(64 << 20));
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|e| classify(e, max_width, max_height))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| classify(e, max_width, max_height))?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(MediaError::Corrupt("the image has no pixels".into()));
     }
     if width > max_width || height > max_height {
-        return Err(MediaError::TooLarge { width, height, max_width, max_height });
+        return Err(MediaError::TooLarge {
+            width,
+            height,
+            max_width,
+            max_height,
+        });
     }
     let pixels = u64::from(width) * u64::from(height);
     if pixels > config.max_pixels {
-        return Err(MediaError::TooManyPixels { pixels, max: config.max_pixels });
+        return Err(MediaError::TooManyPixels {
+            pixels,
+            max: config.max_pixels,
+        });
     }
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| classify(e, max_width, max_height))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image =
+        DynamicImage::from_decoder(decoder).map_err(|e| classify(e, max_width, max_height))?;
     image.apply_orientation(orientation);
     Ok(image)
 }
@@ -143,9 +193,12 @@ pub fn decode(bytes: &[u8], config: &MediaConfig) -> Result<DynamicImage, MediaE
 fn classify(error: image::ImageError, max_width: u32, max_height: u32) -> MediaError {
     match error {
         image::ImageError::Unsupported(_) => MediaError::UnsupportedFormat,
-        image::ImageError::Limits(_) => {
-            MediaError::TooLarge { width: 0, height: 0, max_width, max_height }
-        }
+        image::ImageError::Limits(_) => MediaError::TooLarge {
+            width: 0,
+            height: 0,
+            max_width,
+            max_height,
+        },
         other => MediaError::Corrupt(other.to_string()),
     }
 }
@@ -193,18 +246,32 @@ fn resize(
     if w == image.width() && h == image.height() {
         return Ok((image.as_bytes().to_vec(), w, h));
     }
-    let pixel_type = image.pixel_type().ok_or_else(|| MediaError::Corrupt("unsupported pixel layout".into()))?;
+    let pixel_type = image
+        .pixel_type()
+        .ok_or_else(|| MediaError::Corrupt("unsupported pixel layout".into()))?;
     let mut dst = Image::new(w, h, pixel_type);
     let mut options = ResizeOptions::new();
     if let Some(crop) = crop_height {
         options = options.crop(0.0, 0.0, f64::from(image.width()), crop);
     }
-    resizer.resize(image, &mut dst, &options).map_err(|e| MediaError::Corrupt(e.to_string()))?;
+    resizer
+        .resize(image, &mut dst, &options)
+        .map_err(|e| MediaError::Corrupt(e.to_string()))?;
     Ok((dst.into_vec(), w, h))
 }
 
-fn encode_webp(buf: &[u8], w: u32, h: u32, opaque: bool, quality: f32) -> Result<Vec<u8>, MediaError> {
-    let encoder = if opaque { webp::Encoder::from_rgb(buf, w, h) } else { webp::Encoder::from_rgba(buf, w, h) };
+fn encode_webp(
+    buf: &[u8],
+    w: u32,
+    h: u32,
+    opaque: bool,
+    quality: f32,
+) -> Result<Vec<u8>, MediaError> {
+    let encoder = if opaque {
+        webp::Encoder::from_rgb(buf, w, h)
+    } else {
+        webp::Encoder::from_rgba(buf, w, h)
+    };
     encoder
         .encode_simple(false, quality)
         .map(|m| m.to_vec())
@@ -232,7 +299,9 @@ mod tests {
     use super::*;
 
     fn png(width: u32, height: u32) -> Vec<u8> {
-        let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        let img = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
         let mut out = Vec::new();
         image::codecs::png::PngEncoder::new(&mut out)
             .write_image(img.as_raw(), width, height, ExtendedColorType::Rgb8)
@@ -248,9 +317,18 @@ mod tests {
         assert_eq!(out.widths, vec![480, 800, 1000]);
         assert_eq!(out.fallback_ext, "jpg");
         let names: Vec<&str> = out.files.iter().map(|(n, _)| n.as_str()).collect();
-        assert!(names.contains(&format!("{}-800.webp", out.hash).as_str()), "{names:?}");
-        assert!(names.contains(&format!("{}-1000.jpg", out.hash).as_str()), "{names:?}");
-        assert!(names.contains(&format!("{}-t240.webp", out.hash).as_str()), "{names:?}");
+        assert!(
+            names.contains(&format!("{}-800.webp", out.hash).as_str()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&format!("{}-1000.jpg", out.hash).as_str()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&format!("{}-t240.webp", out.hash).as_str()),
+            "{names:?}"
+        );
         for (name, bytes) in &out.files {
             let decoded = image::load_from_memory(bytes).expect(name);
             assert!(decoded.width() > 0);
@@ -269,10 +347,16 @@ mod tests {
     fn garbage_and_truncated_files_are_refused() {
         let config = MediaConfig::default();
         assert_eq!(process(b"", &config).unwrap_err(), MediaError::Empty);
-        assert_eq!(process(b"hello, not an image", &config).unwrap_err(), MediaError::UnsupportedFormat);
+        assert_eq!(
+            process(b"hello, not an image", &config).unwrap_err(),
+            MediaError::UnsupportedFormat
+        );
         let mut truncated = png(400, 400);
         truncated.truncate(truncated.len() / 2);
-        assert!(matches!(process(&truncated, &config).unwrap_err(), MediaError::Corrupt(_)));
+        assert!(matches!(
+            process(&truncated, &config).unwrap_err(),
+            MediaError::Corrupt(_)
+        ));
     }
 
     #[test]
@@ -283,14 +367,29 @@ mod tests {
         header[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         header[20..24].copy_from_slice(&100_000u32.to_be_bytes());
         let err = process(&header, &config).unwrap_err();
-        assert!(matches!(err, MediaError::TooLarge { .. } | MediaError::Corrupt(_)), "{err:?}");
-        let small = MediaConfig { max_pixels: 10_000, ..MediaConfig::default() };
-        assert!(matches!(process(&png(200, 200), &small).unwrap_err(), MediaError::TooManyPixels { .. }));
+        assert!(
+            matches!(err, MediaError::TooLarge { .. } | MediaError::Corrupt(_)),
+            "{err:?}"
+        );
+        let small = MediaConfig {
+            max_pixels: 10_000,
+            ..MediaConfig::default()
+        };
+        assert!(matches!(
+            process(&png(200, 200), &small).unwrap_err(),
+            MediaError::TooManyPixels { .. }
+        ));
     }
 
     #[test]
     fn oversized_files_are_refused() {
-        let config = MediaConfig { max_file_bytes: 100, ..MediaConfig::default() };
-        assert!(matches!(process(&png(50, 50), &config).unwrap_err(), MediaError::FileTooLarge { .. }));
+        let config = MediaConfig {
+            max_file_bytes: 100,
+            ..MediaConfig::default()
+        };
+        assert!(matches!(
+            process(&png(50, 50), &config).unwrap_err(),
+            MediaError::FileTooLarge { .. }
+        ));
     }
 }

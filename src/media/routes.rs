@@ -21,14 +21,20 @@ pub async fn serve_media(
         return Err(AppError::NotFound);
     }
     let full = state.config.media_dir().join(&dir).join(&file);
-    let named = NamedFile::open_async(&full).await.map_err(|_| AppError::NotFound)?;
+    let named = NamedFile::open_async(&full)
+        .await
+        .map_err(|_| AppError::NotFound)?;
     let mut response = named.use_last_modified(false).into_response(&req);
     response.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
-        CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(31_536_000), CacheDirective::Extension("immutable".into(), None)])
-            .to_string()
-            .parse()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("header: {e}")))?,
+        CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(31_536_000),
+            CacheDirective::Extension("immutable".into(), None),
+        ])
+        .to_string()
+        .parse()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("header: {e}")))?,
     );
     Ok(response)
 }

@@ -29,11 +29,19 @@ pub fn write_files(media_dir: &Path, processed: &Processed) -> std::io::Result<(
 }
 
 /// The row for this image, inserted if new. Identical uploads share a row.
-pub async fn insert_or_find(conn: &mut AnyConnection, p: &Processed) -> Result<MediaId, sqlx::Error> {
+pub async fn insert_or_find(
+    conn: &mut AnyConnection,
+    p: &Processed,
+) -> Result<MediaId, sqlx::Error> {
     if let Some(id) = find(conn, &p.hash).await? {
         return Ok(id);
     }
-    let widths = p.widths.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let widths = p
+        .widths
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let inserted = sqlx::query(
         "INSERT INTO media (hash, width, height, source_format, widths, fallback_ext, thumb_width, \
          thumb_height, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -60,5 +68,8 @@ pub async fn insert_or_find(conn: &mut AnyConnection, p: &Processed) -> Result<M
 }
 
 async fn find(conn: &mut AnyConnection, hash: &str) -> Result<Option<MediaId>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM media WHERE hash = ?").bind(hash).fetch_optional(conn).await
+    sqlx::query_scalar("SELECT id FROM media WHERE hash = ?")
+        .bind(hash)
+        .fetch_optional(conn)
+        .await
 }

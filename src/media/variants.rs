@@ -17,11 +17,17 @@ pub fn widths_for(width: u32, configured: &[u32]) -> Vec<u32> {
 
 /// The fallback (JPEG/PNG) is made at the largest width up to 1200 px.
 pub fn fallback_width(widths: &[u32]) -> u32 {
-    widths.iter().copied().filter(|&w| w <= 1200).max().unwrap_or_else(|| widths.first().copied().unwrap_or(0))
+    widths
+        .iter()
+        .copied()
+        .filter(|&w| w <= 1200)
+        .max()
+        .unwrap_or_else(|| widths.first().copied().unwrap_or(0))
 }
 
 pub fn scaled_height(width: u32, height: u32, to_width: u32) -> u32 {
-    ((u64::from(height) * u64::from(to_width) + u64::from(width) / 2) / u64::from(width.max(1))).max(1) as u32
+    ((u64::from(height) * u64::from(to_width) + u64::from(width) / 2) / u64::from(width.max(1)))
+        .max(1) as u32
 }
 
 /// Thumbnail sizes (1× and 2×): `thumb_width` wide at most, and never taller
@@ -57,9 +63,16 @@ pub fn url(hash: &str, name: &str) -> String {
 
 /// Checks a requested media path: `{2 hex}/{32 hex}-{t?}{digits}.{webp|jpg|png}`.
 pub fn is_valid_path(dir: &str, file: &str) -> bool {
-    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let Some((stem, ext)) = file.rsplit_once('.') else { return false };
-    let Some((hash, size)) = stem.split_once('-') else { return false };
+    let hex = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let Some((stem, ext)) = file.rsplit_once('.') else {
+        return false;
+    };
+    let Some((hash, size)) = stem.split_once('-') else {
+        return false;
+    };
     let size = size.strip_prefix('t').unwrap_or(size);
     dir.len() == 2
         && hex(dir)
@@ -80,8 +93,14 @@ mod tests {
     #[test]
     fn widths_never_upscale() {
         assert_eq!(widths_for(300, &[480, 800]), vec![300]);
-        assert_eq!(widths_for(900, &[480, 800, 1200, 1600]), vec![480, 800, 900]);
-        assert_eq!(widths_for(3000, &[480, 800, 1200, 1600]), vec![480, 800, 1200, 1600]);
+        assert_eq!(
+            widths_for(900, &[480, 800, 1200, 1600]),
+            vec![480, 800, 900]
+        );
+        assert_eq!(
+            widths_for(3000, &[480, 800, 1200, 1600]),
+            vec![480, 800, 1200, 1600]
+        );
         assert_eq!(widths_for(800, &[800, 480]), vec![480, 800]);
     }
 

@@ -27,7 +27,11 @@ pub struct Thumb {
 }
 
 fn widths(media: &MediaRef) -> Vec<u32> {
-    media.widths.split(',').filter_map(|w| w.trim().parse().ok()).collect()
+    media
+        .widths
+        .split(',')
+        .filter_map(|w| w.trim().parse().ok())
+        .collect()
 }
 
 impl Picture {
@@ -35,7 +39,12 @@ impl Picture {
         let widths = widths(media);
         let srcset = widths
             .iter()
-            .map(|&w| format!("{} {w}w", variants::url(&media.hash, &variants::webp_name(&media.hash, w))))
+            .map(|&w| {
+                format!(
+                    "{} {w}w",
+                    variants::url(&media.hash, &variants::webp_name(&media.hash, w))
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         let fallback_width = variants::fallback_width(&widths);
@@ -68,6 +77,12 @@ impl Thumb {
         } else {
             src.clone()
         };
-        Self { src, srcset, width: w1, height: h1, alt: alt.to_owned() }
+        Self {
+            src,
+            srcset,
+            width: w1,
+            height: h1,
+            alt: alt.to_owned(),
+        }
     }
 }

@@ -54,7 +54,11 @@ pub fn tiles(site: &Site, pages: &[PageSummary]) -> Vec<Tile> {
         .enumerate()
         .map(|(n, p)| {
             let (date, date_iso) = dates(p.published_at);
-            let alt = p.alt_text.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| p.title.clone());
+            let alt = p
+                .alt_text
+                .clone()
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| p.title.clone());
             Tile {
                 title: p.title.clone(),
                 url: site.urls.comic(p.series_id, &p.slug),
@@ -69,7 +73,10 @@ pub fn tiles(site: &Site, pages: &[PageSummary]) -> Vec<Tile> {
 
 /// `/archive`
 #[tracing::instrument(skip_all)]
-pub async fn archive(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn archive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let site = Site::load(&state, req.match_info().get("series")).await?;
     let series = site.require_series()?;
     let now = crate::db::now();
@@ -85,7 +92,12 @@ pub async fn archive(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     );
     let body = state.templates.render(
         "reader/archive.html",
-        &ArchiveTemplate { chrome: site.chrome("archive"), meta, volumes, page_count },
+        &ArchiveTemplate {
+            chrome: site.chrome("archive"),
+            meta,
+            volumes,
+            page_count,
+        },
     )?;
     Ok(response::html(body))
 }
@@ -98,10 +110,15 @@ fn group_by_chapter(site: &Site, chapters: &[Chapter], pages: &[PageSummary]) ->
     let mut last_chapter: Option<Option<ChapterId>> = None;
     for (page, tile) in pages.iter().zip(all_tiles) {
         if last_chapter != Some(page.chapter_id) {
-            let chapter = page.chapter_id.and_then(|id| chapters.iter().find(|c| c.id == id));
+            let chapter = page
+                .chapter_id
+                .and_then(|id| chapters.iter().find(|c| c.id == id));
             let volume_title = chapter.and_then(|c| c.volume_title.clone());
             if volumes.last().is_none_or(|v| v.title != volume_title) {
-                volumes.push(VolumeGroup { title: volume_title, chapters: Vec::new() });
+                volumes.push(VolumeGroup {
+                    title: volume_title,
+                    chapters: Vec::new(),
+                });
             }
             if let Some(volume) = volumes.last_mut() {
                 volume.chapters.push(ChapterGroup {
@@ -145,7 +162,10 @@ pub async fn chapter(
     let series = site.require_series()?;
     let now = crate::db::now();
     let chapters = comics::chapters::visible_in_series(&state.db, series.id, now).await?;
-    let index = chapters.iter().position(|c| c.slug == slug.as_str()).ok_or(AppError::NotFound)?;
+    let index = chapters
+        .iter()
+        .position(|c| c.slug == slug.as_str())
+        .ok_or(AppError::NotFound)?;
     let chapter = &chapters[index];
     let pages = comics::pages::in_chapter(&state.db, chapter.id, now).await?;
     let ids: Vec<_> = pages.iter().map(|p| p.id).collect();
@@ -160,9 +180,17 @@ pub async fn chapter(
             view
         })
         .collect();
-    let link = |c: &Chapter| LinkView { title: c.title.clone(), url: site.urls.chapter(c.series_id, &c.slug) };
+    let link = |c: &Chapter| LinkView {
+        title: c.title.clone(),
+        url: site.urls.chapter(c.series_id, &c.slug),
+    };
     let description = markdown::to_text(&chapter.description, 200);
-    let meta = Meta::new(&site, Some(&chapter.title), &description, &site.urls.chapter(series.id, &chapter.slug));
+    let meta = Meta::new(
+        &site,
+        Some(&chapter.title),
+        &description,
+        &site.urls.chapter(series.id, &chapter.slug),
+    );
     let body = state.templates.render(
         "reader/chapter.html",
         &ChapterTemplate {

@@ -16,9 +16,20 @@ pub async fn serve_static(
     let etag = format!("\"{}\"", asset.hash);
     // The current hash may be cached forever; an old one (a page rendered
     // before a deploy) still gets the file, but only briefly.
-    let cache = if hash == asset.hash { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
-    if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
-        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    let cache = if hash == asset.hash {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=60"
+    };
+    if req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, asset.mime.clone()))

@@ -91,7 +91,10 @@ pub async fn show(
 }
 
 /// `/random`: a redirect to a random page (never cached).
-pub async fn random(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn random(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let site = Site::load(&state, req.match_info().get("series")).await?;
     let series = site.require_series()?;
     let slug = comics::pages::random_visible(&state.db, series.id, crate::db::now())
@@ -115,7 +118,11 @@ async fn render_page(
     let labels = comics::taxonomy::labels_for_page(&state.db, page.id).await?;
     let view = page_view(site, &page, &images, &labels, navigation, 0);
 
-    let path = if is_home { site.urls.home(page.series_id) } else { view.url.clone() };
+    let path = if is_home {
+        site.urls.home(page.series_id)
+    } else {
+        view.url.clone()
+    };
     let description = if page.notes.is_empty() {
         format!("{} — {}", page.title, site.settings.tagline)
     } else {
@@ -138,7 +145,12 @@ async fn render_page(
 
     let body = state.templates.render(
         "reader/comic.html",
-        &ComicTemplate { chrome: site.chrome(if is_home { "home" } else { "" }), meta, page: view, is_home },
+        &ComicTemplate {
+            chrome: site.chrome(if is_home { "home" } else { "" }),
+            meta,
+            page: view,
+            is_home,
+        },
     )?;
     Ok(response::html(body))
 }
@@ -161,7 +173,10 @@ pub fn page_view(
         labels
             .iter()
             .filter(|l| l.kind == kind)
-            .map(|l| LinkView { title: l.name.clone(), url: format!("/{kind}/{}", l.slug) })
+            .map(|l| LinkView {
+                title: l.name.clone(),
+                url: format!("/{kind}/{}", l.slug),
+            })
             .collect::<Vec<_>>()
     };
     let pictures = images

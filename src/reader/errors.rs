@@ -20,7 +20,7 @@ struct ErrorTemplate {
     status: u16,
     heading: &'static str,
     message: String,
-    site_title: &'static str,
+    home_label: &'static str,
 }
 
 /// Replaces the body of every 4xx/5xx response with the error page. It
@@ -32,26 +32,51 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     };
     let (heading, default_message) = match status.as_u16() {
-        404 => ("Page not found", "This page does not exist, or it is not published yet."),
+        404 => (
+            "Page not found",
+            "This page does not exist, or it is not published yet.",
+        ),
         400 => ("That did not work", "The request was not understood."),
-        405 => ("Not allowed", "This address does not accept that kind of request."),
-        503 => ("Back in a moment", "The site is very busy or being maintained. Please try again in a few seconds."),
-        s if s >= 500 => ("Something went wrong", "An error occurred on our side. It has been logged; please try again later."),
+        405 => (
+            "Not allowed",
+            "This address does not accept that kind of request.",
+        ),
+        503 => (
+            "Back in a moment",
+            "The site is very busy or being maintained. Please try again in a few seconds.",
+        ),
+        s if s >= 500 => (
+            "Something went wrong",
+            "An error occurred on our side. It has been logged; please try again later.",
+        ),
         _ => ("That did not work", "The request could not be completed."),
     };
-    let message = page.and_then(|p| p.message).unwrap_or_else(|| default_message.to_owned());
-    let context = ErrorTemplate { status: status.as_u16(), heading, message, site_title: "Back to the comic" };
+    let message = page
+        .and_then(|p| p.message)
+        .unwrap_or_else(|| default_message.to_owned());
+    let context = ErrorTemplate {
+        status: status.as_u16(),
+        heading,
+        message,
+        home_label: "Back to the comic",
+    };
     let body = match state.templates.render("error.html", &context) {
         Ok(body) => body,
         Err(_) => format!("<!doctype html><title>{heading}</title><h1>{heading}</h1>"),
     };
     let (req, mut res) = res.into_parts();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     if !res.headers().contains_key(header::CACHE_CONTROL) {
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let res = res.set_body(BoxBody::new(body));
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, res).map_into_right_body()))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, res).map_into_right_body(),
+    ))
 }
 
 /// Adds `X-Request-Id` (the id on every log line of this request) and, when
@@ -60,17 +85,23 @@ pub async fn request_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
-    let count_queries =
-        req.app_data::<web::Data<AppState>>().is_some_and(|s| s.config.debug.query_count_header);
+    let request_id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let count_queries = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.config.debug.query_count_header);
     let (res, queries) = crate::telemetry::count_queries_in(next.call(req)).await;
     let mut res = res?;
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), id);
     }
     if count_queries {
         if let Ok(value) = HeaderValue::from_str(&format!("db;desc=\"{queries} queries\"")) {
-            res.headers_mut().insert(header::HeaderName::from_static("server-timing"), value);
+            res.headers_mut()
+                .insert(header::HeaderName::from_static("server-timing"), value);
         }
     }
     Ok(res)

@@ -37,7 +37,11 @@ pub async fn sitemap(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
     let mut url = |path: &str, lastmod: Option<i64>| {
         let loc = escape(&site.urls.absolute(path));
         let _ = match lastmod.and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
-            Some(t) => writeln!(xml, "<url><loc>{loc}</loc><lastmod>{}</lastmod></url>", t.format("%Y-%m-%d")),
+            Some(t) => writeln!(
+                xml,
+                "<url><loc>{loc}</loc><lastmod>{}</lastmod></url>",
+                t.format("%Y-%m-%d")
+            ),
             None => writeln!(xml, "<url><loc>{loc}</loc></url>"),
         };
     };
@@ -66,5 +70,9 @@ pub async fn sitemap(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }

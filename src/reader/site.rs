@@ -27,7 +27,12 @@ impl Site {
         let series = comics::series::list(&state.db).await?;
         let static_links = comics::static_pages::nav_links(&state.db).await?;
         let current = match series_slug {
-            Some(slug) => Some(series.iter().position(|s| s.slug == slug).ok_or(AppError::NotFound)?),
+            Some(slug) => Some(
+                series
+                    .iter()
+                    .position(|s| s.slug == slug)
+                    .ok_or(AppError::NotFound)?,
+            ),
             None if series.is_empty() => None,
             None => Some(0),
         };
@@ -36,7 +41,13 @@ impl Site {
             primary: series.first().map(|s| s.id),
             slugs: series.iter().map(|s| (s.id, s.slug.clone())).collect(),
         };
-        Ok(Self { settings, series, static_links, current, urls })
+        Ok(Self {
+            settings,
+            series,
+            static_links,
+            current,
+            urls,
+        })
     }
 
     pub fn current(&self) -> Option<&Series> {
@@ -72,18 +83,40 @@ impl Site {
         let series = self.current();
         let mut nav = Vec::new();
         if let Some(s) = series {
-            nav.push(NavLink::new("Latest", self.urls.home(s.id), active == "home"));
-            nav.push(NavLink::new("Archive", self.urls.archive(s.id), active == "archive"));
+            nav.push(NavLink::new(
+                "Latest",
+                self.urls.home(s.id),
+                active == "home",
+            ));
+            nav.push(NavLink::new(
+                "Archive",
+                self.urls.archive(s.id),
+                active == "archive",
+            ));
         }
         nav.push(NavLink::new("Cast", "/cast".to_owned(), active == "cast"));
         for link in &self.static_links {
-            nav.push(NavLink::new(&link.title, format!("/{}", link.slug), active == link.slug));
+            nav.push(NavLink::new(
+                &link.title,
+                format!("/{}", link.slug),
+                active == link.slug,
+            ));
         }
-        nav.push(NavLink::new("Bookmarks", "/bookmarks".to_owned(), active == "bookmarks"));
+        nav.push(NavLink::new(
+            "Bookmarks",
+            "/bookmarks".to_owned(),
+            active == "bookmarks",
+        ));
         let series_links = if self.is_multi_series() {
             self.series
                 .iter()
-                .map(|s| NavLink::new(&s.title, self.urls.home(s.id), Some(s.id) == series.map(|c| c.id)))
+                .map(|s| {
+                    NavLink::new(
+                        &s.title,
+                        self.urls.home(s.id),
+                        Some(s.id) == series.map(|c| c.id),
+                    )
+                })
                 .collect()
         } else {
             Vec::new()
@@ -94,7 +127,9 @@ impl Site {
             language: self.settings.language.clone(),
             author: self.settings.author.clone(),
             home_url: "/".to_owned(),
-            series_title: series.filter(|_| self.is_multi_series()).map(|s| s.title.clone()),
+            series_title: series
+                .filter(|_| self.is_multi_series())
+                .map(|s| s.title.clone()),
             feeds: series.map(|s| FeedLinks::for_series(&self.urls, s.id)),
             nav,
             series_links,
@@ -127,7 +162,11 @@ pub struct NavLink {
 
 impl NavLink {
     pub fn new(title: &str, url: String, current: bool) -> Self {
-        Self { title: title.to_owned(), url, current }
+        Self {
+            title: title.to_owned(),
+            url,
+            current,
+        }
     }
 }
 
@@ -150,7 +189,11 @@ impl FeedLinks {
 
     pub fn for_chapter(urls: &Urls, series: SeriesId, chapter_slug: &str) -> Self {
         let base = urls.chapter(series, chapter_slug);
-        Self { rss: format!("{base}/feed.xml"), atom: format!("{base}/atom.xml"), json: format!("{base}/feed.json") }
+        Self {
+            rss: format!("{base}/feed.xml"),
+            atom: format!("{base}/atom.xml"),
+            json: format!("{base}/feed.json"),
+        }
     }
 }
 
@@ -249,7 +292,10 @@ impl Meta {
 /// "3 May 2010" and "2010-05-03T00:00:00Z" from Unix seconds.
 pub fn dates(ts: Option<i64>) -> (String, String) {
     match ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
-        Some(dt) => (dt.format("%-d %B %Y").to_string(), dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        Some(dt) => (
+            dt.format("%-d %B %Y").to_string(),
+            dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
         None => (String::new(), String::new()),
     }
 }

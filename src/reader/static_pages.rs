@@ -18,11 +18,21 @@ struct StaticTemplate {
     body_html: String,
 }
 
-pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
     let site = Site::load(&state, None).await?;
-    let page = comics::static_pages::by_slug(&state.db, slug.as_str()).await?.ok_or(AppError::NotFound)?;
-    let meta = Meta::new(&site, Some(&page.title), &markdown::to_text(&page.body, 200), &format!("/{}", page.slug));
+    let page = comics::static_pages::by_slug(&state.db, slug.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let meta = Meta::new(
+        &site,
+        Some(&page.title),
+        &markdown::to_text(&page.body, 200),
+        &format!("/{}", page.slug),
+    );
     let body = state.templates.render(
         "reader/static.html",
         &StaticTemplate {
@@ -44,10 +54,19 @@ struct BookmarksTemplate {
 /// The reader's bookmarks live in their browser; this page lists them.
 pub async fn bookmarks(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let site = Site::load(&state, None).await?;
-    let mut meta = Meta::new(&site, Some("Your bookmarks"), "Pages you bookmarked on this device.", "/bookmarks");
+    let mut meta = Meta::new(
+        &site,
+        Some("Your bookmarks"),
+        "Pages you bookmarked on this device.",
+        "/bookmarks",
+    );
     meta.noindex = true;
-    let body = state
-        .templates
-        .render("reader/bookmarks.html", &BookmarksTemplate { chrome: site.chrome("bookmarks"), meta })?;
+    let body = state.templates.render(
+        "reader/bookmarks.html",
+        &BookmarksTemplate {
+            chrome: site.chrome("bookmarks"),
+            meta,
+        },
+    )?;
     Ok(response::html(body))
 }

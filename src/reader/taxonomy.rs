@@ -24,31 +24,59 @@ struct ListTemplate {
 }
 
 /// `/tag/{slug}`
-pub async fn tag(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn tag(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
     let site = Site::load(&state, None).await?;
-    let tag = comics::taxonomy::tag_by_slug(&state.db, slug.as_str()).await?.ok_or(AppError::NotFound)?;
+    let tag = comics::taxonomy::tag_by_slug(&state.db, slug.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
     let pages = comics::pages::with_tag(&state.db, tag.id, crate::db::now()).await?;
     if pages.is_empty() {
         return Err(AppError::NotFound);
     }
-    let meta = Meta::new(&site, Some(&format!("Pages tagged “{}”", tag.name)), "", &format!("/tag/{}", tag.slug));
-    render_list(&state, &site, meta, "tag", format!("Tagged “{}”", tag.name), String::new(), None, tiles(&site, &pages))
+    let meta = Meta::new(
+        &site,
+        Some(&format!("Pages tagged “{}”", tag.name)),
+        "",
+        &format!("/tag/{}", tag.slug),
+    );
+    render_list(
+        &state,
+        &site,
+        meta,
+        "tag",
+        format!("Tagged “{}”", tag.name),
+        String::new(),
+        None,
+        tiles(&site, &pages),
+    )
 }
 
 /// `/character/{slug}`
-pub async fn character(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn character(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
     let site = Site::load(&state, None).await?;
-    let character =
-        comics::taxonomy::character_by_slug(&state.db, slug.as_str()).await?.ok_or(AppError::NotFound)?;
+    let character = comics::taxonomy::character_by_slug(&state.db, slug.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
     let pages = comics::pages::with_character(&state.db, character.id, crate::db::now()).await?;
     if pages.is_empty() && character.total_pages > 0 {
         // Only on pages not yet public: the character is still a secret.
         return Err(AppError::NotFound);
     }
     let description = markdown::to_text(&character.description, 200);
-    let meta = Meta::new(&site, Some(&character.name), &description, &format!("/character/{}", character.slug));
+    let meta = Meta::new(
+        &site,
+        Some(&character.name),
+        &description,
+        &format!("/character/{}", character.slug),
+    );
     // The portrait is on the cast page; here the pages speak for themselves.
     render_list(
         &state,
@@ -75,7 +103,15 @@ fn render_list(
 ) -> Result<HttpResponse, AppError> {
     let body = state.templates.render(
         "reader/list.html",
-        &ListTemplate { chrome: site.chrome(""), meta, kind, heading, description_html, portrait, pages },
+        &ListTemplate {
+            chrome: site.chrome(""),
+            meta,
+            kind,
+            heading,
+            description_html,
+            portrait,
+            pages,
+        },
     )?;
     Ok(response::html(body))
 }
@@ -107,12 +143,22 @@ pub async fn cast(state: web::Data<AppState>) -> Result<HttpResponse, AppError> 
             url: format!("/character/{}", m.slug),
             description_html: markdown::to_html(&m.description),
             page_count: m.page_count,
-            first_url: m.first_series_id.zip(m.first_slug.as_deref()).map(|(s, slug)| site.urls.comic(s, slug)),
+            first_url: m
+                .first_series_id
+                .zip(m.first_slug.as_deref())
+                .map(|(s, slug)| site.urls.comic(s, slug)),
             portrait: m.portrait().map(|p| Thumb::new(&p, &m.name)),
             name: m.name,
         })
         .collect();
     let meta = Meta::new(&site, Some("Cast"), "Who is who in the comic.", "/cast");
-    let body = state.templates.render("reader/cast.html", &CastTemplate { chrome: site.chrome("cast"), meta, members })?;
+    let body = state.templates.render(
+        "reader/cast.html",
+        &CastTemplate {
+            chrome: site.chrome("cast"),
+            meta,
+            members,
+        },
+    )?;
     Ok(response::html(body))
 }

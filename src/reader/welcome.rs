@@ -23,7 +23,12 @@ pub async fn render(state: &AppState, site: &Site) -> Result<HttpResponse, AppEr
     meta.noindex = true;
     let body = state.templates.render(
         "reader/welcome.html",
-        &WelcomeTemplate { chrome: site.chrome("home"), meta, has_series: site.current().is_some(), coming_soon },
+        &WelcomeTemplate {
+            chrome: site.chrome("home"),
+            meta,
+            has_series: site.current().is_some(),
+            coming_soon,
+        },
     )?;
     Ok(response::html(body))
 }

@@ -35,19 +35,32 @@ impl Assets {
         let mut files = HashMap::new();
         let embedded = StaticFiles::iter()
             .filter_map(|n| StaticFiles::get(&n).map(|f| (n, f)))
-            .chain(AdminStaticFiles::iter().filter_map(|n| AdminStaticFiles::get(&n).map(|f| (n, f))));
+            .chain(
+                AdminStaticFiles::iter().filter_map(|n| AdminStaticFiles::get(&n).map(|f| (n, f))),
+            );
         for (name, file) in embedded {
             let hash = hex::encode(&file.metadata.sha256_hash()[..6]);
             let mime = mime_guess::from_path(name.as_ref()).first_or_octet_stream();
             let mime = match mime.type_() {
-                mime_guess::mime::TEXT | mime_guess::mime::APPLICATION if mime.get_param("charset").is_none() => {
+                mime_guess::mime::TEXT | mime_guess::mime::APPLICATION
+                    if mime.get_param("charset").is_none() =>
+                {
                     format!("{mime}; charset=utf-8")
                 }
                 _ => mime.to_string(),
             };
-            files.insert(name.to_string(), Asset { bytes: file.data, hash, mime });
+            files.insert(
+                name.to_string(),
+                Asset {
+                    bytes: file.data,
+                    hash,
+                    mime,
+                },
+            );
         }
-        Self { files: Arc::new(files) }
+        Self {
+            files: Arc::new(files),
+        }
     }
 
     /// The cache-busting URL of a static file (`/static/ab12cd/app.css`).

@@ -14,7 +14,10 @@ pub fn to_html(markdown: &str) -> String {
         | Options::ENABLE_SMART_PUNCTUATION;
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut raw, Parser::new_ext(markdown, options));
-    ammonia::Builder::default().link_rel(Some("noopener noreferrer nofollow")).clean(&raw).to_string()
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(&raw)
+        .to_string()
 }
 
 /// Plain text of Markdown, for descriptions and feed summaries.
@@ -56,7 +59,10 @@ mod tests {
     #[test]
     fn links_get_safe_rel() {
         let html = to_html("[site](https://example.com)");
-        assert!(html.contains("rel=\"noopener noreferrer nofollow\""), "{html}");
+        assert!(
+            html.contains("rel=\"noopener noreferrer nofollow\""),
+            "{html}"
+        );
     }
 
     #[test]

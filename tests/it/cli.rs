@@ -6,15 +6,24 @@ use crate::common::{halftone_bin, png_bytes, spawn_app, write_file};
 
 #[test]
 fn help_explains_every_command() {
-    let out = Command::new(halftone_bin()).arg("--help").output().expect("run");
+    let out = Command::new(halftone_bin())
+        .arg("--help")
+        .output()
+        .expect("run");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for command in ["serve", "migrate", "import", "demo"] {
         assert!(text.contains(command), "--help lacks {command}:\n{text}");
     }
-    let out = Command::new(halftone_bin()).args(["import", "--help"]).output().expect("run");
+    let out = Command::new(halftone_bin())
+        .args(["import", "--help"])
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("2010-05-03-title.png") && text.contains("ch01/003.jpg"), "{text}");
+    assert!(
+        text.contains("2010-05-03-title.png") && text.contains("ch01/003.jpg"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -35,7 +44,10 @@ fn a_bad_setting_fails_fast_and_names_the_setting() {
             .expect("run");
         assert!(!out.status.success(), "{var}={value} should fail");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(name), "{var}: error should name `{name}`:\n{err}");
+        assert!(
+            err.contains(name),
+            "{var}: error should name `{name}`:\n{err}"
+        );
     }
 }
 
@@ -60,14 +72,30 @@ async fn the_import_command_reports_what_it_did() {
     write_file(dir.path(), "001.png", &png_bytes(120, 160, 1));
     write_file(dir.path(), "002.png", b"garbage");
     let mut command = Command::new(halftone_bin());
-    command.arg("import").arg(dir.path()).env("HALFTONE_DATA_DIR", app.data_dir.path());
+    command
+        .arg("import")
+        .arg(dir.path())
+        .env("HALFTONE_DATA_DIR", app.data_dir.path());
     if let Some(url) = &app.config.database_url {
-        command.env("HALFTONE_DATABASE_URL", secrecy::ExposeSecret::expose_secret(url));
+        command.env(
+            "HALFTONE_DATABASE_URL",
+            secrecy::ExposeSecret::expose_secret(url),
+        );
     }
-    let out = tokio::task::spawn_blocking(move || command.output()).await.expect("join").expect("run");
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("Imported 1 pages"), "{stdout}");
-    assert!(stdout.contains("002.png: not a supported image"), "{stdout}");
+    assert!(
+        stdout.contains("002.png: not a supported image"),
+        "{stdout}"
+    );
     assert_eq!(app.get("/comic/001").await.status(), 200);
 }

@@ -7,7 +7,10 @@ async fn rss_lists_the_newest_pages_with_full_images() {
     let app = spawn_app().await;
     seed_pages(&app, 25, 2).await;
     let response = app.get("/feed.xml").await;
-    assert_eq!(response.headers()["content-type"], "application/rss+xml; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/rss+xml; charset=utf-8"
+    );
     let body = response.text().await.expect("body");
     let channel = rss::Channel::read_from(body.as_bytes()).expect("valid RSS");
     assert_eq!(channel.items().len(), 20, "feeds carry the 20 newest pages");
@@ -15,7 +18,10 @@ async fn rss_lists_the_newest_pages_with_full_images() {
     assert_eq!(first.title(), Some("Page 25"));
     assert_eq!(first.link(), Some(app.url("/comic/p25").as_str()));
     let content = first.content().expect("content:encoded");
-    assert!(content.contains(&format!("src=\"{}/media/", app.address)), "{content}");
+    assert!(
+        content.contains(&format!("src=\"{}/media/", app.address)),
+        "{content}"
+    );
     assert!(content.contains("alt=\"alt of Page 25\""));
     assert!(first.guid().is_some_and(|g| !g.is_permalink()));
     assert!(first.pub_date().is_some());
@@ -29,18 +35,33 @@ async fn atom_and_json_feed_carry_the_same_pages() {
     seed_pages(&app, 3, 1).await;
     let atom = app.page("/atom.xml").await;
     let feed = atom_syndication::Feed::read_from(atom.as_bytes()).expect("valid Atom");
-    let titles: Vec<_> = feed.entries().iter().map(|e| e.title().value.clone()).collect();
+    let titles: Vec<_> = feed
+        .entries()
+        .iter()
+        .map(|e| e.title().value.clone())
+        .collect();
     assert_eq!(titles, vec!["Page 3", "Page 2", "Page 1"]);
-    assert!(feed.entries()[0].content().and_then(|c| c.value()).is_some_and(|v| v.contains("<img")));
-    assert!(feed.links().iter().any(|l| l.rel() == "self" && l.href() == app.url("/atom.xml")));
+    assert!(feed.entries()[0]
+        .content()
+        .and_then(|c| c.value())
+        .is_some_and(|v| v.contains("<img")));
+    assert!(feed
+        .links()
+        .iter()
+        .any(|l| l.rel() == "self" && l.href() == app.url("/atom.xml")));
 
     let response = app.get("/feed.json").await;
-    assert_eq!(response.headers()["content-type"], "application/feed+json; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/feed+json; charset=utf-8"
+    );
     let json: serde_json::Value = response.json().await.expect("JSON");
     assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
     assert_eq!(json["items"].as_array().map(Vec::len), Some(3));
     assert_eq!(json["items"][0]["url"], app.url("/comic/p3"));
-    assert!(json["items"][0]["image"].as_str().is_some_and(|s| s.starts_with(&app.url("/media/"))));
+    assert!(json["items"][0]["image"]
+        .as_str()
+        .is_some_and(|s| s.starts_with(&app.url("/media/"))));
 }
 
 #[tokio::test]

@@ -25,7 +25,11 @@ async fn every_response_carries_a_request_id() {
     let app = spawn_app().await;
     let a = app.get("/healthz").await;
     let b = app.get("/healthz").await;
-    let id = |r: &reqwest::Response| r.headers().get("x-request-id").map(|v| v.to_str().unwrap_or("").to_owned());
+    let id = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap_or("").to_owned())
+    };
     assert!(id(&a).is_some_and(|v| v.len() >= 16));
     assert_ne!(id(&a), id(&b));
 }

@@ -10,10 +10,19 @@ async fn media_is_cached_forever_and_revalidates() {
     let src = select_attr(&doc, ".comic-images img", "src")[0].clone();
     let response = app.get(&src).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     assert_eq!(response.headers()["content-type"], "image/jpeg");
     let etag = response.headers()["etag"].clone();
-    let again = app.client.get(app.url(&src)).header("If-None-Match", etag).send().await.expect("request");
+    let again = app
+        .client
+        .get(app.url(&src))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(again.status(), 304);
     // WebP variants and thumbnails are there too.
     let srcset = &select_attr(&doc, ".comic-images source", "srcset")[0];

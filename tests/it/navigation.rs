@@ -15,7 +15,11 @@ async fn nav(app: &TestApp, slug: &str) -> (Vec<String>, Vec<String>, Vec<String
 }
 
 async fn page_id(app: &TestApp, slug: &str) -> PageId {
-    sqlx::query_scalar("SELECT id FROM pages WHERE slug = ?").bind(slug).fetch_one(app.db.pool()).await.expect("id")
+    sqlx::query_scalar("SELECT id FROM pages WHERE slug = ?")
+        .bind(slug)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("id")
 }
 
 #[tokio::test]
@@ -31,37 +35,79 @@ async fn back_dated_pages_keep_their_place_in_the_reading_order() {
         page(&app, "d", "D", None, now - 2000),
     ];
     app.write(None, true, true, pages).await;
-    assert_eq!(nav(&app, "b").await, (vec!["/comic/a".into()], vec!["/comic/a".into()], vec!["/comic/c".into()], vec!["/comic/d".into()]));
+    assert_eq!(
+        nav(&app, "b").await,
+        (
+            vec!["/comic/a".into()],
+            vec!["/comic/a".into()],
+            vec!["/comic/c".into()],
+            vec!["/comic/d".into()]
+        )
+    );
     // Home is the end of the story, not the most recent date.
     let home = html(&app.page("/").await);
-    assert_eq!(select_attr(&home, "nav.comic-nav:first-of-type a.nav-prev", "href"), vec!["/comic/c"]);
+    assert_eq!(
+        select_attr(&home, "nav.comic-nav:first-of-type a.nav-prev", "href"),
+        vec!["/comic/c"]
+    );
 }
 
 #[tokio::test]
 async fn reordering_pages_never_breaks_navigation() {
     let app = spawn_app().await;
     let now = halftone::db::now();
-    let pages = ["a", "b", "c", "d"].iter().enumerate().map(|(i, s)| page(&app, s, s, None, now - 100 + i as i64)).collect();
+    let pages = ["a", "b", "c", "d"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| page(&app, s, s, None, now - 100 + i as i64))
+        .collect();
     app.write(None, true, true, pages).await;
-    let series: SeriesId = sqlx::query_scalar("SELECT id FROM series").fetch_one(app.db.pool()).await.expect("series");
+    let series: SeriesId = sqlx::query_scalar("SELECT id FROM series")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("series");
     let d = page_id(&app, "d").await;
     let b = page_id(&app, "b").await;
     // Move "d" before "b": a, d, b, c.
     let mut tx = app.db.pool().begin().await.expect("tx");
-    comics::pages::move_page(&mut tx, series, d, Some(b)).await.expect("move");
+    comics::pages::move_page(&mut tx, series, d, Some(b))
+        .await
+        .expect("move");
     tx.commit().await.expect("commit");
 
     let order = ["a", "d", "b", "c"];
     for (i, slug) in order.iter().enumerate() {
         let (first, prev, next, last) = nav(&app, slug).await;
         let link = |s: &str| vec![format!("/comic/{s}")];
-        assert_eq!(first, if i == 0 { vec![] } else { link("a") }, "first of {slug}");
-        assert_eq!(prev, if i == 0 { vec![] } else { link(order[i - 1]) }, "prev of {slug}");
-        assert_eq!(next, if i == 3 { vec![] } else { link(order[i + 1]) }, "next of {slug}");
-        assert_eq!(last, if i == 3 { vec![] } else { link("c") }, "last of {slug}");
+        assert_eq!(
+            first,
+            if i == 0 { vec![] } else { link("a") },
+            "first of {slug}"
+        );
+        assert_eq!(
+            prev,
+            if i == 0 { vec![] } else { link(order[i - 1]) },
+            "prev of {slug}"
+        );
+        assert_eq!(
+            next,
+            if i == 3 { vec![] } else { link(order[i + 1]) },
+            "next of {slug}"
+        );
+        assert_eq!(
+            last,
+            if i == 3 { vec![] } else { link("c") },
+            "last of {slug}"
+        );
     }
     let archive = html(&app.page("/archive").await);
-    assert_eq!(select_attr(&archive, ".tiles a", "href"), order.iter().map(|s| format!("/comic/{s}")).collect::<Vec<_>>());
+    assert_eq!(
+        select_attr(&archive, ".tiles a", "href"),
+        order
+            .iter()
+            .map(|s| format!("/comic/{s}"))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -77,17 +123,35 @@ async fn chapter_jumps_go_to_the_first_page_of_the_neighbouring_chapter() {
     ];
     app.write(None, true, true, pages).await;
     let doc = html(&app.page("/comic/b2").await);
-    assert_eq!(select_attr(&doc, ".chapter-nav a", "href"), vec!["/comic/a1", "/comic/c1"]);
+    assert_eq!(
+        select_attr(&doc, ".chapter-nav a", "href"),
+        vec!["/comic/a1", "/comic/c1"]
+    );
     let doc = html(&app.page("/comic/a1").await);
-    assert_eq!(select_attr(&doc, ".chapter-nav a", "href"), vec!["/comic/b1"]);
+    assert_eq!(
+        select_attr(&doc, ".chapter-nav a", "href"),
+        vec!["/comic/b1"]
+    );
 }
 
 #[tokio::test]
 async fn random_redirects_to_a_visible_page_and_is_not_cached() {
     let app = spawn_app().await;
     let now = halftone::db::now();
-    app.write(None, true, true, vec![page(&app, "only", "Only", None, now - 5)]).await;
-    app.write(None, true, false, vec![page(&app, "later", "Later", None, now + 3600)]).await;
+    app.write(
+        None,
+        true,
+        true,
+        vec![page(&app, "only", "Only", None, now - 5)],
+    )
+    .await;
+    app.write(
+        None,
+        true,
+        false,
+        vec![page(&app, "later", "Later", None, now + 3600)],
+    )
+    .await;
     for _ in 0..10 {
         let response = app.get("/random").await;
         assert_eq!(response.status(), 302);

@@ -39,7 +39,13 @@ async fn query_count_is_the_same_for_10_and_2000_pages() {
     let more = (11..=2000)
         .map(|i| {
             let chapter = if i % 2 == 0 { "c1" } else { "c2" };
-            crate::common::page(&app, &format!("p{i}"), &format!("Page {i}"), Some(chapter), now - 86_400 + i as i64)
+            crate::common::page(
+                &app,
+                &format!("p{i}"),
+                &format!("Page {i}"),
+                Some(chapter),
+                now - 86_400 + i as i64,
+            )
         })
         .collect();
     app.write(None, true, true, more).await;

@@ -23,19 +23,38 @@ async fn home_shows_the_latest_page_with_everything_readers_expect() {
     let doc = html(&app.page("/").await);
     assert_eq!(select_text(&doc, ".comic-header h1"), vec!["Page 5"]);
     // Navigation: first and previous are links, next and latest are not.
-    assert_eq!(select_attr(&doc, "nav.comic-nav:first-of-type a.nav-first", "href")[0], "/comic/p1");
-    assert_eq!(select_attr(&doc, "nav.comic-nav:first-of-type a.nav-prev", "href")[0], "/comic/p4");
+    assert_eq!(
+        select_attr(&doc, "nav.comic-nav:first-of-type a.nav-first", "href")[0],
+        "/comic/p1"
+    );
+    assert_eq!(
+        select_attr(&doc, "nav.comic-nav:first-of-type a.nav-prev", "href")[0],
+        "/comic/p4"
+    );
     assert!(select_attr(&doc, "nav.comic-nav:first-of-type a.nav-next", "href").is_empty());
-    assert_eq!(select_attr(&doc, "link[rel=prev]", "href")[0], app.url("/comic/p4"));
+    assert_eq!(
+        select_attr(&doc, "link[rel=prev]", "href")[0],
+        app.url("/comic/p4")
+    );
     // Hover text, transcript, notes (Markdown rendered), tags, characters, date.
-    assert_eq!(select_attr(&doc, ".comic-images", "title")[0], "hover of Page 5");
+    assert_eq!(
+        select_attr(&doc, ".comic-images", "title")[0],
+        "hover of Page 5"
+    );
     assert!(select_text(&doc, ".transcript-text")[0].contains("transcript of Page 5"));
     assert_eq!(select_text(&doc, ".notes strong"), vec!["Page 5"]);
-    assert_eq!(select_attr(&doc, ".labels a", "href"), vec!["/character/pip", "/tag/sea"]);
+    assert_eq!(
+        select_attr(&doc, ".labels a", "href"),
+        vec!["/character/pip", "/tag/sea"]
+    );
     assert!(!select_attr(&doc, ".comic-date time", "datetime")[0].is_empty());
     // Share cards and structured data.
-    assert!(select_attr(&doc, "meta[property='og:image']", "content")[0].starts_with(&app.url("/media/")));
-    assert_eq!(select_attr(&doc, "meta[name='twitter:card']", "content"), vec!["summary_large_image"]);
+    assert!(select_attr(&doc, "meta[property='og:image']", "content")[0]
+        .starts_with(&app.url("/media/")));
+    assert_eq!(
+        select_attr(&doc, "meta[name='twitter:card']", "content"),
+        vec!["summary_large_image"]
+    );
     let ld = select_text(&doc, "script[type='application/ld+json']");
     let ld: serde_json::Value = serde_json::from_str(&ld[0]).expect("JSON-LD parses");
     assert_eq!(ld["@type"], "ComicStory");
@@ -47,14 +66,23 @@ async fn a_comic_page_has_a_permalink_and_responsive_images() {
     let app = spawn_app().await;
     seed_pages(&app, 3, 1).await;
     let doc = html(&app.page("/comic/p2").await);
-    assert_eq!(select_attr(&doc, "link[rel=canonical]", "href"), vec![app.url("/comic/p2")]);
-    assert_eq!(select_attr(&doc, "nav.comic-nav:first-of-type a.nav-next", "href"), vec!["/comic/p3"]);
+    assert_eq!(
+        select_attr(&doc, "link[rel=canonical]", "href"),
+        vec![app.url("/comic/p2")]
+    );
+    assert_eq!(
+        select_attr(&doc, "nav.comic-nav:first-of-type a.nav-next", "href"),
+        vec!["/comic/p3"]
+    );
     let img = select_attr(&doc, ".comic-images img", "src");
     assert_eq!(img.len(), 1);
     // The first comic image is never lazy and has its size set.
     assert!(select_attr(&doc, ".comic-images img", "loading").is_empty());
     assert_eq!(select_attr(&doc, ".comic-images img", "width"), vec!["320"]);
-    assert_eq!(select_attr(&doc, ".comic-images img", "height"), vec!["400"]);
+    assert_eq!(
+        select_attr(&doc, ".comic-images img", "height"),
+        vec!["400"]
+    );
     let srcset = &select_attr(&doc, ".comic-images source[type='image/webp']", "srcset")[0];
     assert!(srcset.contains(" 320w"), "{srcset}");
     // Every image a page links to exists.
@@ -66,7 +94,18 @@ async fn a_comic_page_has_a_permalink_and_responsive_images() {
 async fn bad_slugs_get_a_friendly_not_found_page() {
     let app = spawn_app().await;
     seed_pages(&app, 2, 0).await;
-    for path in ["/comic/nope", "/comic/UPPER", "/comic/..%2F..%2Fetc", "/comic/a--b", "/chapter/none", "/tag/none", "/character/none", "/nothing-here", "/series/none/archive", "/series/none"] {
+    for path in [
+        "/comic/nope",
+        "/comic/UPPER",
+        "/comic/..%2F..%2Fetc",
+        "/comic/a--b",
+        "/chapter/none",
+        "/tag/none",
+        "/character/none",
+        "/nothing-here",
+        "/series/none/archive",
+        "/series/none",
+    ] {
         let (status, body) = app.get_text(path).await;
         assert_eq!(status, 404, "{path}");
         assert!(body.contains("Page not found"), "{path}: {body}");
@@ -79,7 +118,10 @@ async fn the_archive_groups_pages_by_chapter_with_thumbnails() {
     let app = spawn_app().await;
     seed_pages(&app, 12, 3).await;
     let doc = html(&app.page("/archive").await);
-    assert_eq!(select_text(&doc, ".chapter-block h3 > a:first-child"), vec!["Chapter c1", "Chapter c2", "Chapter c3"]);
+    assert_eq!(
+        select_text(&doc, ".chapter-title > a:first-child"),
+        vec!["Chapter c1", "Chapter c2", "Chapter c3"]
+    );
     let links = select_attr(&doc, ".tiles a", "href");
     assert_eq!(links.len(), 12);
     assert_eq!(links[0], "/comic/p1");
@@ -96,7 +138,10 @@ async fn a_chapter_reads_in_one_long_scroll() {
     seed_pages(&app, 6, 2).await;
     let doc = html(&app.page("/chapter/c2").await);
     assert_eq!(select_text(&doc, "h1"), vec!["Chapter c2"]);
-    assert_eq!(select_text(&doc, "article.chapter-page h2"), vec!["Page 4", "Page 5", "Page 6"]);
+    assert_eq!(
+        select_text(&doc, "article.chapter-page h2"),
+        vec!["Page 4", "Page 5", "Page 6"]
+    );
     let loading = doc
         .select(&scraper::Selector::parse(".comic-images img").expect("sel"))
         .map(|e| e.value().attr("loading").unwrap_or("eager").to_owned())
@@ -112,7 +157,10 @@ async fn cast_tag_and_character_pages_list_their_pages() {
     let cast = html(&app.page("/cast").await);
     assert_eq!(select_text(&cast, ".cast-member h2"), vec!["Pip"]);
     assert!(select_text(&cast, ".cast-meta")[0].contains("On 4 pages"));
-    assert_eq!(select_attr(&cast, ".cast-meta a", "href"), vec!["/comic/p1"]);
+    assert_eq!(
+        select_attr(&cast, ".cast-meta a", "href"),
+        vec!["/comic/p1"]
+    );
     let tag = html(&app.page("/tag/sea").await);
     assert_eq!(select_attr(&tag, ".tiles a", "href").len(), 4);
     let character = html(&app.page("/character/pip").await);
@@ -125,9 +173,14 @@ async fn static_pages_render_sanitized_markdown() {
     let app = spawn_app().await;
     seed_pages(&app, 1, 0).await;
     let mut conn = app.db.pool().acquire().await.expect("conn");
-    halftone::comics::static_pages::insert(&mut conn, "about", "About", "# About me\n\n<script>alert(1)</script>**hi**")
-        .await
-        .expect("insert");
+    halftone::comics::static_pages::insert(
+        &mut conn,
+        "about",
+        "About",
+        "# About me\n\n<script>alert(1)</script>**hi**",
+    )
+    .await
+    .expect("insert");
     drop(conn);
     let body = app.page("/about").await;
     let doc = html(&body);
@@ -140,7 +193,8 @@ async fn static_pages_render_sanitized_markdown() {
 async fn notes_with_html_cannot_inject_script() {
     let app = spawn_app().await;
     let mut p = page(&app, "evil", "Evil", None, halftone::db::now() - 10);
-    p.notes = "<img src=x onerror=alert(1)> <script>alert(2)</script> [x](javascript:alert(3))".to_owned();
+    p.notes = "<img src=x onerror=alert(1)> <script>alert(2)</script> [x](javascript:alert(3))"
+        .to_owned();
     p.hover_text = "\"><script>alert(4)</script>".to_owned();
     app.write(None, true, true, vec![p]).await;
     let body = app.page("/comic/evil").await;
@@ -154,7 +208,10 @@ async fn a_second_series_lives_under_its_own_prefix() {
     let app = spawn_app().await;
     seed_pages(&app, 2, 0).await;
     let now = halftone::db::now();
-    let side = vec![page(&app, "s1", "Side 1", None, now - 100), page(&app, "s2", "Side 2", None, now - 50)];
+    let side = vec![
+        page(&app, "s1", "Side 1", None, now - 100),
+        page(&app, "s2", "Side 2", None, now - 50),
+    ];
     app.write(Some("side-comic"), true, true, side).await;
 
     // The primary series keeps its short URLs.
@@ -164,7 +221,10 @@ async fn a_second_series_lives_under_its_own_prefix() {
     // The side series has its own home, pages, archive, navigation and feeds.
     let side_home = html(&app.page("/series/side-comic").await);
     assert_eq!(select_text(&side_home, ".comic-header h1"), vec!["Side 2"]);
-    assert_eq!(select_attr(&side_home, "nav.comic-nav:first-of-type a.nav-prev", "href"), vec!["/series/side-comic/comic/s1"]);
+    assert_eq!(
+        select_attr(&side_home, "nav.comic-nav:first-of-type a.nav-prev", "href"),
+        vec!["/series/side-comic/comic/s1"]
+    );
     let archive = html(&app.page("/series/side-comic/archive").await);
     assert_eq!(select_attr(&archive, ".tiles a", "href").len(), 2);
     let feed = app.page("/series/side-comic/feed.xml").await;
@@ -181,8 +241,20 @@ async fn robots_and_sitemap_describe_the_public_site() {
     assert!(robots.contains(&format!("Sitemap: {}/sitemap.xml", app.address)));
     assert!(robots.contains("Disallow: /admin"));
     let sitemap = app.page("/sitemap.xml").await;
-    for path in ["/", "/archive", "/chapter/c1", "/comic/p1", "/comic/p3", "/cast", "/character/pip", "/tag/sea"] {
-        assert!(sitemap.contains(&format!("<loc>{}</loc>", app.url(path))), "{path} missing:\n{sitemap}");
+    for path in [
+        "/",
+        "/archive",
+        "/chapter/c1",
+        "/comic/p1",
+        "/comic/p3",
+        "/cast",
+        "/character/pip",
+        "/tag/sea",
+    ] {
+        assert!(
+            sitemap.contains(&format!("<loc>{}</loc>", app.url(path))),
+            "{path} missing:\n{sitemap}"
+        );
     }
 }
 
@@ -191,10 +263,19 @@ async fn static_assets_are_fingerprinted_and_cached_for_a_year() {
     let app = spawn_app().await;
     let doc = html(&app.page("/").await);
     let css = select_attr(&doc, "link[rel=stylesheet]", "href")[0].clone();
-    assert!(css.starts_with("/static/") && css.ends_with("/reader.css"), "{css}");
+    assert!(
+        css.starts_with("/static/") && css.ends_with("/reader.css"),
+        "{css}"
+    );
     let response = app.get(&css).await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["cache-control"].to_str().expect("ascii").contains("immutable"));
-    assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("text/css"));
+    assert!(response.headers()["cache-control"]
+        .to_str()
+        .expect("ascii")
+        .contains("immutable"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("text/css"));
     assert_eq!(app.get("/static/abc/nope.css").await.status(), 404);
 }

@@ -38,15 +38,46 @@ async fn visible_anywhere(app: &TestApp, slug: &str, title: &str) -> Vec<&'stati
 async fn a_scheduled_page_is_invisible_until_its_time_then_appears() {
     let app = spawn_app().await;
     let now = halftone::db::now();
-    app.write(None, true, true, vec![page(&app, "before", "Before", Some("one"), now - 100)]).await;
+    app.write(
+        None,
+        true,
+        true,
+        vec![page(&app, "before", "Before", Some("one"), now - 100)],
+    )
+    .await;
     // Scheduled two seconds ahead, written "now" (not back-filled).
-    app.write(None, true, false, vec![page(&app, "soon", "Soon Page", Some("one"), now + 2)]).await;
-    assert_eq!(visible_anywhere(&app, "soon", "Soon Page").await, Vec::<&str>::new());
+    app.write(
+        None,
+        true,
+        false,
+        vec![page(&app, "soon", "Soon Page", Some("one"), now + 2)],
+    )
+    .await;
+    assert_eq!(
+        visible_anywhere(&app, "soon", "Soon Page").await,
+        Vec::<&str>::new()
+    );
 
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let seen = visible_anywhere(&app, "soon", "Soon Page").await;
-    for place in ["permalink", "home", "archive", "chapter", "rss", "atom", "json feed", "chapter feed", "sitemap", "tag", "character", "navigation"] {
-        assert!(seen.contains(&place), "after its time the page should be in {place}: {seen:?}");
+    for place in [
+        "permalink",
+        "home",
+        "archive",
+        "chapter",
+        "rss",
+        "atom",
+        "json feed",
+        "chapter feed",
+        "sitemap",
+        "tag",
+        "character",
+        "navigation",
+    ] {
+        assert!(
+            seen.contains(&place),
+            "after its time the page should be in {place}: {seen:?}"
+        );
     }
 }
 
@@ -54,16 +85,37 @@ async fn a_scheduled_page_is_invisible_until_its_time_then_appears() {
 async fn drafts_never_show() {
     let app = spawn_app().await;
     let now = halftone::db::now();
-    app.write(None, true, true, vec![page(&app, "before", "Before", Some("one"), now - 100)]).await;
-    app.write(None, false, true, vec![page(&app, "draft", "Draft Page", Some("one"), now - 50)]).await;
-    assert_eq!(visible_anywhere(&app, "draft", "Draft Page").await, Vec::<&str>::new());
+    app.write(
+        None,
+        true,
+        true,
+        vec![page(&app, "before", "Before", Some("one"), now - 100)],
+    )
+    .await;
+    app.write(
+        None,
+        false,
+        true,
+        vec![page(&app, "draft", "Draft Page", Some("one"), now - 50)],
+    )
+    .await;
+    assert_eq!(
+        visible_anywhere(&app, "draft", "Draft Page").await,
+        Vec::<&str>::new()
+    );
 }
 
 #[tokio::test]
 async fn a_chapter_with_only_scheduled_pages_stays_secret() {
     let app = spawn_app().await;
     let now = halftone::db::now();
-    app.write(None, true, true, vec![page(&app, "before", "Before", Some("one"), now - 100)]).await;
+    app.write(
+        None,
+        true,
+        true,
+        vec![page(&app, "before", "Before", Some("one"), now - 100)],
+    )
+    .await;
     let mut secret = page(&app, "twist", "Twist", Some("spoiler"), now + 3600);
     secret.characters = vec!["Mystery Guest".to_owned()];
     app.write(None, true, false, vec![secret]).await;
@@ -71,7 +123,10 @@ async fn a_chapter_with_only_scheduled_pages_stays_secret() {
     assert_eq!(app.get("/character/mystery-guest").await.status(), 404);
     for path in ["/archive", "/comic/before", "/cast", "/sitemap.xml"] {
         let body = app.page(path).await;
-        assert!(!body.contains("spoiler") && !body.contains("Mystery Guest"), "{path} leaks the secret chapter");
+        assert!(
+            !body.contains("spoiler") && !body.contains("Mystery Guest"),
+            "{path} leaks the secret chapter"
+        );
     }
 }
 
@@ -80,11 +135,35 @@ async fn a_back_dated_page_published_today_reaches_feed_subscribers() {
     let app = spawn_app().await;
     let now = halftone::db::now();
     // 25 pages already in the feed window, all recent.
-    let recent = (0..25).map(|i| page(&app, &format!("r{i}"), &format!("Recent {i}"), None, now - 1000 + i)).collect();
+    let recent = (0..25)
+        .map(|i| {
+            page(
+                &app,
+                &format!("r{i}"),
+                &format!("Recent {i}"),
+                None,
+                now - 1000 + i,
+            )
+        })
+        .collect();
     app.write(None, true, true, recent).await;
     // The author publishes today a page dated years ago (not back-filled).
-    app.write(None, true, false, vec![page(&app, "old", "Found In A Drawer", None, now - 5 * 365 * 86_400)]).await;
+    app.write(
+        None,
+        true,
+        false,
+        vec![page(
+            &app,
+            "old",
+            "Found In A Drawer",
+            None,
+            now - 5 * 365 * 86_400,
+        )],
+    )
+    .await;
     let feed = app.page("/feed.xml").await;
-    assert!(feed.contains("Found In A Drawer"), "a page going live today is in the feed even if back-dated");
+    assert!(
+        feed.contains("Found In A Drawer"),
+        "a page going live today is in the feed even if back-dated"
+    );
 }
-

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -39,11 +41,17 @@ impl Drop for MySqlDatabase {
         let name = self.name.clone();
         // Drop runs outside async context: use a short-lived runtime on its own thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 use sqlx::Connection;
                 let mut conn = sqlx::MySqlConnection::connect(&url).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`")).execute(&mut conn).await.ok()
+                sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -72,7 +80,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.data_dir = data_dir.path().to_path_buf();
     // Pick a free port first so `public_url` (used in feeds and share cards)
     // names the real address.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
     config.bind = format!("127.0.0.1:{port}").parse().expect("addr");
     config.public_url = format!("http://127.0.0.1:{port}/").parse().expect("url");
     config.debug.query_count_header = true;
@@ -89,22 +101,36 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     };
     adjust(&mut config);
 
-    let db = Db::connect(&config).await.expect("connect to the test database");
+    let db = Db::connect(&config)
+        .await
+        .expect("connect to the test database");
     db.migrate().await.expect("migrate");
-    let app = Application::build_with_db(config.clone(), db.clone()).await.expect("build app");
+    let app = Application::build_with_db(config.clone(), db.clone())
+        .await
+        .expect("build app");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    TestApp { address: format!("http://127.0.0.1:{port}"), port, client, db, config, data_dir, database }
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client,
+        db,
+        config,
+        data_dir,
+        database,
+    }
 }
 
 fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..12).map(|_| char::from(b'a' + rng.random_range(0..26))).collect()
+    (0..12)
+        .map(|_| char::from(b'a' + rng.random_range(0..26)))
+        .collect()
 }
 
 impl TestApp {
@@ -113,7 +139,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request failed")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request failed")
     }
 
     /// GET and return (status, body).
@@ -149,9 +179,21 @@ impl TestApp {
     }
 
     /// Writes pages through the same code path as `halftone import`.
-    pub async fn write(&self, series: Option<&str>, publish: bool, backfill: bool, pages: Vec<ReadyPage>) {
-        let target = Target { series: series.map(str::to_owned), publish, backfill };
-        write_pages(&self.db, &target, pages).await.expect("write pages");
+    pub async fn write(
+        &self,
+        series: Option<&str>,
+        publish: bool,
+        backfill: bool,
+        pages: Vec<ReadyPage>,
+    ) {
+        let target = Target {
+            series: series.map(str::to_owned),
+            publish,
+            backfill,
+        };
+        write_pages(&self.db, &target, pages)
+            .await
+            .expect("write pages");
     }
 
     /// Runs SQL against the test database (arrange steps only).
@@ -172,7 +214,8 @@ pub fn test_image(seed: u8) -> &'static Processed {
         (0..4u8)
             .map(|s| {
                 let png = png_bytes(320, 400, s);
-                media::process(&png, &halftone::config::MediaConfig::default()).expect("process test image")
+                media::process(&png, &halftone::config::MediaConfig::default())
+                    .expect("process test image")
             })
             .collect()
     });
@@ -181,7 +224,11 @@ pub fn test_image(seed: u8) -> &'static Processed {
 
 pub fn png_bytes(width: u32, height: u32, seed: u8) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x as u8).wrapping_mul(seed.wrapping_add(1)), (y % 251) as u8, seed.wrapping_mul(40)])
+        image::Rgb([
+            (x as u8).wrapping_mul(seed.wrapping_add(1)),
+            (y % 251) as u8,
+            seed.wrapping_mul(40),
+        ])
     });
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)
@@ -196,7 +243,13 @@ pub fn store_image(app: &TestApp, processed: &Processed) {
 }
 
 /// A page description for `TestApp::write`, with one test image.
-pub fn page(app: &TestApp, slug: &str, title: &str, chapter: Option<&str>, published_at: i64) -> ReadyPage {
+pub fn page(
+    app: &TestApp,
+    slug: &str,
+    title: &str,
+    chapter: Option<&str>,
+    published_at: i64,
+) -> ReadyPage {
     let processed = test_image(slug.len() as u8);
     store_image(app, processed);
     ReadyPage {
@@ -215,7 +268,10 @@ pub fn page(app: &TestApp, slug: &str, title: &str, chapter: Option<&str>, publi
         content_warning: String::new(),
         tags: vec!["sea".to_owned()],
         characters: vec!["Pip".to_owned()],
-        images: vec![ReadyImage { processed: clone_processed(processed), alt: format!("alt of {title}") }],
+        images: vec![ReadyImage {
+            processed: clone_processed(processed),
+            alt: format!("alt of {title}"),
+        }],
     }
 }
 
@@ -240,7 +296,13 @@ pub async fn seed_pages(app: &TestApp, n: usize, chapters: usize) {
     let pages = (1..=n)
         .map(|i| {
             let chapter = format!("c{}", 1 + (i - 1) * chapters.max(1) / n.max(1));
-            page(app, &format!("p{i}"), &format!("Page {i}"), (chapters > 0).then_some(chapter.as_str()), now - (n - i + 1) as i64 * 86_400)
+            page(
+                app,
+                &format!("p{i}"),
+                &format!("Page {i}"),
+                (chapters > 0).then_some(chapter.as_str()),
+                now - (n - i + 1) as i64 * 86_400,
+            )
         })
         .collect();
     app.write(None, true, true, pages).await;
@@ -258,12 +320,16 @@ pub fn html(body: &str) -> scraper::Html {
 
 pub fn select_attr(doc: &scraper::Html, selector: &str, attr: &str) -> Vec<String> {
     let sel = scraper::Selector::parse(selector).expect("selector");
-    doc.select(&sel).filter_map(|e| e.value().attr(attr).map(str::to_owned)).collect()
+    doc.select(&sel)
+        .filter_map(|e| e.value().attr(attr).map(str::to_owned))
+        .collect()
 }
 
 pub fn select_text(doc: &scraper::Html, selector: &str) -> Vec<String> {
     let sel = scraper::Selector::parse(selector).expect("selector");
-    doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_owned()).collect()
+    doc.select(&sel)
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect()
 }
 
 pub fn write_file(dir: &Path, rel: &str, bytes: &[u8]) {
