@@ -71,11 +71,34 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Manage admin accounts from the shell.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
     /// Fill an empty site with a generated demo comic (images drawn by code).
     Demo {
         /// Add the demo even if the site already has content.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (the first one is what /admin's set-up page makes).
+    Add {
+        /// The account's e-mail address (its login).
+        email: String,
+        /// The name shown in the admin.
+        #[arg(long)]
+        name: Option<String>,
+        /// `owner` (everything) or `editor` (content only).
+        #[arg(long, default_value = "owner")]
+        role: String,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -119,6 +142,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("nothing was imported");
             }
         }
+        Command::User {
+            action:
+                UserCommand::Add {
+                    email,
+                    name,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            let db = Db::connect(&config).await?;
+            db.migrate().await?;
+            add_user(&db, &email, name, &role, password_stdin).await?;
+            db.close().await;
+        }
         Command::Demo { force } => {
             let db = Db::connect(&config).await?;
             db.migrate().await?;
@@ -131,4 +168,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn add_user(
+    db: &Db,
+    email: &str,
+    name: Option<String>,
+    role: &str,
+    from_stdin: bool,
+) -> anyhow::Result<()> {
+    use crate::admin::auth::{password, users, EmailAddress, Role};
+    let email = EmailAddress::parse(email).map_err(anyhow::Error::msg)?;
+    let role =
+        Role::parse(role).ok_or_else(|| anyhow::anyhow!("--role must be owner or editor"))?;
+    let secret = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password, again: ")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    };
+    password::validate(&secret).map_err(anyhow::Error::msg)?;
+    let hash = password::hash(secret.into()).await?;
+    let name = name.unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or("author")
+            .to_owned()
+    });
+    match users::insert(db, &email, &name, role, &hash).await {
+        Ok(_) => {
+            println!("Created {} account {}.", role.as_str(), email.as_str());
+            Ok(())
+        }
+        Err(users::CreateUserError::Taken) => {
+            anyhow::bail!("an account with this e-mail address exists already")
+        }
+        Err(users::CreateUserError::Db(e)) => Err(e.into()),
+    }
 }

@@ -40,6 +40,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub database: DatabaseConfig,
     pub media: MediaConfig,
+    pub email: EmailConfig,
+    pub admin: AdminConfig,
     pub debug: DebugConfig,
 }
 
@@ -76,6 +78,80 @@ pub struct MediaConfig {
     pub jpeg_quality: u8,
 }
 
+/// Outgoing mail (buffer warnings now; the newsletter later).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub transport: EmailTransport,
+    /// The From: address, e.g. `"My Comic <comic@example.com>"`.
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_username: String,
+    #[serde(skip_serializing)]
+    pub smtp_password: Option<SecretString>,
+    pub smtp_tls: SmtpTls,
+    /// For `transport = "file"`: where `.eml` files are written.
+    pub file_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    /// Mail is not sent (what would be sent is logged).
+    None,
+    Smtp,
+    /// Each mail becomes a file; for testing and for air-gapped sites.
+    File,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            transport: EmailTransport::None,
+            from: "Halftone <halftone@localhost>".to_owned(),
+            smtp_host: "127.0.0.1".to_owned(),
+            smtp_port: 25,
+            smtp_username: String::new(),
+            smtp_password: None,
+            smtp_tls: SmtpTls::None,
+            file_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Mark cookies `Secure`. Default: when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+    /// How often the queue's buffer is checked for the warning mail.
+    pub buffer_check_secs: u64,
+    /// Largest upload accepted by the editor (one image).
+    pub max_upload_bytes: usize,
+    /// Largest autosave message over the websocket.
+    pub max_ws_message_bytes: usize,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: None,
+            buffer_check_secs: 900,
+            max_upload_bytes: 50 * 1024 * 1024,
+            max_ws_message_bytes: 512 * 1024,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct DebugConfig {
@@ -94,6 +170,8 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             database: DatabaseConfig::default(),
             media: MediaConfig::default(),
+            email: EmailConfig::default(),
+            admin: AdminConfig::default(),
             debug: DebugConfig::default(),
         }
     }
@@ -228,6 +306,20 @@ impl Config {
         if !(1..=100).contains(&m.jpeg_quality) {
             return Err(invalid("media.jpeg_quality", "must be between 1 and 100"));
         }
+        if self.email.transport == EmailTransport::File && self.email.file_dir.is_none() {
+            return Err(invalid(
+                "email.file_dir",
+                "is needed when email.transport = \"file\"",
+            ));
+        }
+        if self.email.transport != EmailTransport::None
+            && self.email.from.parse::<lettre::message::Mailbox>().is_err()
+        {
+            return Err(invalid(
+                "email.from",
+                "must be an address like \"My Comic <comic@example.com>\"",
+            ));
+        }
         if let Some(url) = &self.redis_url {
             let url = url.expose_secret();
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
@@ -271,6 +363,12 @@ impl Config {
 
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.admin
+            .secure_cookies
+            .unwrap_or(self.public_url.scheme() == "https")
     }
 
     /// `public_url` without a trailing slash, for joining paths.

@@ -18,6 +18,19 @@ pub enum AppError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// No (or an expired) session where one is needed.
+    #[error("not logged in")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("too many requests: {message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// The request body is larger than the route accepts.
+    #[error("payload too large: {0}")]
+    TooLarge(String),
     /// The database (or another dependency) cannot answer right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -66,6 +79,10 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -82,13 +99,27 @@ impl ResponseError for AppError {
                 tracing::warn!(%cause, "dependency unavailable");
                 None
             }
-            AppError::BadRequest(message) => Some(message.clone()),
+            AppError::BadRequest(message)
+            | AppError::Forbidden(message)
+            | AppError::TooLarge(message) => Some(message.clone()),
+            AppError::TooManyRequests { message, .. } => Some(message.clone()),
+            AppError::Unauthorized => {
+                Some("Your session has ended. Please log in again.".to_owned())
+            }
             AppError::NotFound => None,
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        match self {
+            AppError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+            }
+            AppError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         let mut response = response.body(status.canonical_reason().unwrap_or("error"));
         response

@@ -2,16 +2,20 @@
 //!
 //! See `ARCHITECTURE.md` at the repository root for the map of this crate.
 
+pub mod admin;
 pub mod cli;
 pub mod comics;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod email;
 pub mod error;
+pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod import;
 pub mod media;
+pub mod queue;
 pub mod reader;
 pub mod render;
 pub mod startup;

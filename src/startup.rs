@@ -10,10 +10,13 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
+use crate::admin::auth::ratelimit::LoginLimiter;
 use crate::config::Config;
 use crate::db::Db;
+use crate::email::Mailer;
+use crate::events::Events;
 use crate::render::{Assets, Templates};
-use crate::{health, media, reader};
+use crate::{admin, health, media, reader};
 
 /// Everything handlers share. Cheap to clone through `web::Data`.
 pub struct AppState {
@@ -21,6 +24,20 @@ pub struct AppState {
     pub db: Db,
     pub templates: Templates,
     pub assets: Assets,
+    pub mailer: Mailer,
+    /// Fan-out within this node and, with Redis, to the others.
+    pub events: Events,
+    pub login_limiter: LoginLimiter,
+}
+
+impl AppState {
+    /// Something readers can see changed (a page, a chapter, a setting).
+    /// Tells every node; caches listen to this topic.
+    pub async fn content_changed(&self) {
+        self.events
+            .publish("content", serde_json::json!({ "at": crate::db::now() }))
+            .await;
+    }
 }
 
 pub struct Application {
@@ -48,12 +65,23 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {} (setting `bind`)", config.bind))?;
         let port = listener.local_addr()?.port();
+        let mailer = Mailer::new(&config.email).context("email settings")?;
+        let events = match &config.redis_url {
+            Some(url) => Events::with_redis(secrecy::ExposeSecret::expose_secret(url))
+                .await
+                .context("redis_url")?,
+            None => Events::local(),
+        };
         let state = web::Data::new(AppState {
             config,
             db,
             templates,
             assets,
+            mailer,
+            events,
+            login_limiter: LoginLimiter::new(),
         });
+        crate::queue::notify::spawn_periodic(state.clone().into_inner());
         let server = run(listener, state.clone())?;
         tracing::info!(
             address = %format!("http://{}", state.config.bind.ip()),
@@ -74,6 +102,11 @@ impl Application {
 
     pub fn state(&self) -> Arc<AppState> {
         self.state.clone().into_inner()
+    }
+
+    /// Stops the server (tests use it to simulate a restart).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -111,6 +144,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 "/media/{dir}/{file}",
                 web::get().to(media::routes::serve_media),
             )
+            .configure(admin::routes)
             .configure(reader::routes)
             .default_service(web::to(reader::errors::not_found))
     })

@@ -112,3 +112,104 @@ pub async fn ensure_volume(
         crate::db::dialect::inserted_id(conn, &result).await?,
     ))
 }
+
+/// Every chapter of a series (visible or not), for the admin.
+pub async fn all_in_series(db: &Db, series: SeriesId) -> Result<Vec<Chapter>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_chapters!(),
+        " WHERE c.series_id = ? ORDER BY c.position, c.id"
+    ))
+    .bind(series)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn all(db: &Db) -> Result<Vec<Chapter>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_chapters!(),
+        " ORDER BY c.series_id, c.position, c.id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn update(
+    db: &Db,
+    id: ChapterId,
+    slug: &str,
+    title: &str,
+    description: &str,
+    volume: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let series: Option<SeriesId> =
+        sqlx::query_scalar("SELECT series_id FROM chapters WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(series) = series else {
+        return Ok(false);
+    };
+    let volume_id = match volume.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(title) => Some(ensure_volume(&mut tx, series, title).await?),
+        None => None,
+    };
+    sqlx::query(
+        "UPDATE chapters SET slug = ?, title = ?, description = ?, volume_id = ? WHERE id = ?",
+    )
+    .bind(slug)
+    .bind(title)
+    .bind(description)
+    .bind(volume_id)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Moves a chapter one place up (`-1`) or down (`+1`) among its series'
+/// chapters by renumbering them all in one transaction.
+pub async fn shift(db: &Db, id: ChapterId, by: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let series: Option<SeriesId> =
+        sqlx::query_scalar("SELECT series_id FROM chapters WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(series) = series else { return Ok(()) };
+    let mut order: Vec<ChapterId> =
+        sqlx::query_scalar("SELECT id FROM chapters WHERE series_id = ? ORDER BY position, id")
+            .bind(series)
+            .fetch_all(&mut *tx)
+            .await?;
+    if let Some(at) = order.iter().position(|c| *c == id) {
+        let to = (at as i64 + by).clamp(0, order.len() as i64 - 1) as usize;
+        let moved = order.remove(at);
+        order.insert(to, moved);
+    }
+    for (position, chapter) in order.iter().enumerate() {
+        sqlx::query("UPDATE chapters SET position = ? WHERE id = ?")
+            .bind(position as i64 + 1)
+            .bind(*chapter)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a chapter; its pages stay, outside any chapter.
+pub async fn delete(db: &Db, id: ChapterId) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE pages SET chapter_id = NULL WHERE chapter_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM chapters WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

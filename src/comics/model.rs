@@ -259,6 +259,18 @@ pub struct StaticPage {
     pub updated_at: i64,
 }
 
+/// A static page as the admin edits it.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct StaticPageAdmin {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    #[sqlx(try_from = "crate::db::DbText")]
+    pub body: String,
+    pub published: i64,
+    pub updated_at: i64,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct StaticPageLink {
     pub slug: String,

@@ -432,3 +432,132 @@ pub async fn move_page(
     }
     Ok(())
 }
+
+/// A page as the admin lists it, in every state.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AdminPageRow {
+    pub id: i64,
+    pub series_id: i64,
+    pub chapter_id: Option<i64>,
+    pub chapter_title: Option<String>,
+    pub slug: String,
+    pub title: String,
+    pub position: i64,
+    pub status: String,
+    pub published_at: Option<i64>,
+    pub live_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+macro_rules! select_admin_rows {
+    () => {
+        "SELECT p.id, p.series_id, p.chapter_id, c.title AS chapter_title, p.slug, p.title, p.position, p.status, \
+         p.published_at, p.live_at, p.updated_at FROM pages p LEFT JOIN chapters c ON c.id = p.chapter_id"
+    };
+}
+
+/// Every page of a series, in reading order, whatever its state.
+pub async fn admin_list(db: &Db, series: SeriesId) -> Result<Vec<AdminPageRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_admin_rows!(),
+        " WHERE p.series_id = ? ORDER BY p.position, p.id"
+    ))
+    .bind(series)
+    .fetch_all(db)
+    .await
+}
+
+/// Drafts, most recently edited first.
+pub async fn admin_drafts(db: &Db, limit: i64) -> Result<Vec<AdminPageRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_admin_rows!(),
+        " WHERE p.status = 'draft' ORDER BY p.updated_at DESC, p.id DESC LIMIT ?"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Published pages, most recent first.
+pub async fn admin_recent(db: &Db, now: i64, limit: i64) -> Result<Vec<AdminPageRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_admin_rows!(),
+        " WHERE p.status = 'published' AND p.live_at <= ? ORDER BY p.live_at DESC, p.id DESC LIMIT ?"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// (drafts, scheduled, published) counts.
+pub async fn admin_counts(db: &Db, now: i64) -> Result<(i64, i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT \
+         (SELECT COUNT(*) FROM pages WHERE status = 'draft') AS drafts, \
+         (SELECT COUNT(*) FROM pages WHERE status = 'published' AND live_at > ?) AS scheduled, \
+         (SELECT COUNT(*) FROM pages WHERE status = 'published' AND live_at <= ?) AS published",
+    )
+    .bind(now)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// The series a page belongs to.
+pub async fn series_of(db: &Db, page: PageId) -> Result<Option<SeriesId>, sqlx::Error> {
+    sqlx::query_scalar("SELECT series_id FROM pages WHERE id = ?")
+        .bind(page)
+        .fetch_optional(db)
+        .await
+}
+
+/// A page in any state (for previews).
+pub async fn by_id_any(db: &Db, id: PageId) -> Result<Option<Page>, sqlx::Error> {
+    sqlx::query_as(concat!(select_pages!(), " WHERE p.id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Media rows by id, as page images (for previews of drafts).
+pub async fn media_as_images(
+    db: &Db,
+    page: PageId,
+    images: &[(i64, String)],
+) -> Result<Vec<PageImage>, sqlx::Error> {
+    if images.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, hash, width, height, widths, fallback_ext, thumb_width, thumb_height FROM media WHERE id IN ({})",
+        placeholders(images.len())
+    );
+    let mut query = sqlx::query_as::<_, (i64, String, i64, i64, String, String, i64, i64)>(&sql);
+    for (id, _) in images {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(db).await?;
+    Ok(images
+        .iter()
+        .enumerate()
+        .filter_map(|(position, (id, alt))| {
+            let (_, hash, width, height, widths, fallback_ext, thumb_width, thumb_height) =
+                rows.iter().find(|r| r.0 == *id)?.clone();
+            Some(PageImage {
+                page_id: page,
+                position: position as i64,
+                alt_text: alt.clone(),
+                media: super::MediaRef {
+                    hash,
+                    width,
+                    height,
+                    widths,
+                    fallback_ext,
+                    thumb_width,
+                    thumb_height,
+                },
+            })
+        })
+        .collect())
+}

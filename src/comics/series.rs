@@ -67,3 +67,22 @@ pub async fn primary(conn: &mut AnyConnection) -> Result<Option<Series>, sqlx::E
     .fetch_optional(conn)
     .await
 }
+
+pub async fn update(
+    db: &Db,
+    id: SeriesId,
+    slug: &str,
+    title: &str,
+    tagline: &str,
+    description: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE series SET slug = ?, title = ?, tagline = ?, description = ? WHERE id = ?")
+        .bind(slug)
+        .bind(title)
+        .bind(tagline)
+        .bind(description)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

@@ -16,6 +16,11 @@ pub struct SiteSettings {
     pub description: String,
     pub author: String,
     pub language: String,
+    /// IANA zone the author thinks in (`Europe/Paris`); times are stored in UTC.
+    pub timezone: String,
+    /// On hiatus the queue's cadence pauses and readers see a notice.
+    pub hiatus: bool,
+    pub hiatus_message: String,
 }
 
 impl SiteSettings {
@@ -28,15 +33,29 @@ impl SiteSettings {
             description: take("site.description", ""),
             author: take("site.author", ""),
             language: take("site.language", "en"),
+            timezone: take("site.timezone", "UTC"),
+            hiatus: take("queue.hiatus", "0") == "1",
+            hiatus_message: take("queue.hiatus_message", ""),
         }
     }
 }
 
 pub async fn load(db: &Db) -> Result<SiteSettings, sqlx::Error> {
+    Ok(SiteSettings::from_map(load_map(db).await?))
+}
+
+/// Every stored setting, by name.
+pub async fn load_map(db: &Db) -> Result<HashMap<String, String>, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, value FROM settings")
         .fetch_all(db)
         .await?;
-    Ok(SiteSettings::from_map(rows.into_iter().collect()))
+    Ok(rows.into_iter().collect())
+}
+
+impl SiteSettings {
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
 }
 
 pub async fn set(conn: &mut AnyConnection, name: &str, value: &str) -> Result<(), sqlx::Error> {

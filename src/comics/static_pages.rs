@@ -77,3 +77,47 @@ pub async fn insert(
     .await
     .map(|_| ())
 }
+
+/// Every static page, published or not, for the admin.
+pub async fn all(db: &Db) -> Result<Vec<super::StaticPageAdmin>, sqlx::Error> {
+    sqlx::query_as("SELECT id, slug, title, body, published, updated_at FROM static_pages ORDER BY position, id")
+        .fetch_all(db)
+        .await
+}
+
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<super::StaticPageAdmin>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, slug, title, body, published, updated_at FROM static_pages WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn update(
+    db: &Db,
+    id: i64,
+    slug: &str,
+    title: &str,
+    body: &str,
+    published: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE static_pages SET slug = ?, title = ?, body = ?, published = ?, updated_at = ? WHERE id = ?")
+        .bind(slug)
+        .bind(title)
+        .bind(body)
+        .bind(i64::from(published))
+        .bind(crate::db::now())
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM static_pages WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

@@ -17,6 +17,8 @@ struct ComicTemplate {
     meta: Meta,
     page: PageView,
     is_home: bool,
+    /// Set on the admin's preview: a banner says so and robots stay away.
+    preview: bool,
 }
 
 #[derive(Serialize)]
@@ -150,6 +152,81 @@ async fn render_page(
             meta,
             page: view,
             is_home,
+            preview: false,
+        },
+    )?;
+    Ok(response::html(body))
+}
+
+/// The admin's preview: the page as readers will see it once the newest
+/// draft is published, with the real navigation around it.
+pub async fn render_preview(
+    state: &AppState,
+    series: crate::comics::SeriesId,
+    id: crate::comics::PageId,
+    draft: &crate::comics::editing::PageDraft,
+) -> Result<HttpResponse, AppError> {
+    let mut site = Site::load(state, None).await?;
+    site.select(series);
+    let mut page = comics::pages::by_id_any(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    page.title = draft.title.clone();
+    page.slug = draft.slug.clone();
+    page.hover_text = draft.hover_text.clone();
+    page.transcript = draft.transcript.clone();
+    page.notes = draft.notes.clone();
+    page.content_warning = draft.content_warning.clone();
+    let chapter = match draft.chapter_id {
+        Some(c) => comics::chapters::all_in_series(&state.db, series)
+            .await?
+            .into_iter()
+            .find(|ch| ch.id.0 == c),
+        None => None,
+    };
+    page.chapter_id = chapter.as_ref().map(|c| c.id);
+    page.chapter_slug = chapter.as_ref().map(|c| c.slug.clone());
+    page.chapter_title = chapter.as_ref().map(|c| c.title.clone());
+    page.chapter_position = chapter.as_ref().map(|c| c.position);
+    let now = crate::db::now();
+    let images: Vec<(i64, String)> = draft
+        .images
+        .iter()
+        .map(|i| (i.media_id, i.alt.clone()))
+        .collect();
+    let images = comics::pages::media_as_images(&state.db, id, &images).await?;
+    let navigation = comics::pages::navigation(&state.db, &page, now).await?;
+    let labels: Vec<PageLabel> = draft
+        .tags
+        .iter()
+        .map(|t| PageLabel {
+            kind: "tag".into(),
+            slug: comics::Slug::from_text(t)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            name: t.clone(),
+        })
+        .chain(draft.characters.iter().map(|c| {
+            PageLabel {
+                kind: "character".into(),
+                slug: comics::Slug::from_text(c)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                name: c.clone(),
+            }
+        }))
+        .collect();
+    let view = page_view(&site, &page, &images, &labels, navigation, 0);
+    let mut meta = Meta::new(&site, Some(&page.title), "", &view.url);
+    meta.noindex = true;
+    let body = state.templates.render(
+        "reader/comic.html",
+        &ComicTemplate {
+            chrome: site.chrome(""),
+            meta,
+            page: view,
+            is_home: false,
+            preview: true,
         },
     )?;
     Ok(response::html(body))

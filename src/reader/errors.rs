@@ -37,6 +37,16 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
             "This page does not exist, or it is not published yet.",
         ),
         400 => ("That did not work", "The request was not understood."),
+        401 => (
+            "Please log in",
+            "Your session has ended. Please log in again.",
+        ),
+        403 => ("Not allowed", "You cannot do that."),
+        413 => ("Too large", "What you sent is larger than allowed."),
+        429 => (
+            "Slow down",
+            "Too many attempts. Please wait a little and try again.",
+        ),
         405 => (
             "Not allowed",
             "This address does not accept that kind of request.",

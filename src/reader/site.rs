@@ -50,6 +50,13 @@ impl Site {
         })
     }
 
+    /// Makes `series` the current one (admin previews of any series).
+    pub fn select(&mut self, series: SeriesId) {
+        if let Some(i) = self.series.iter().position(|s| s.id == series) {
+            self.current = Some(i);
+        }
+    }
+
     pub fn current(&self) -> Option<&Series> {
         self.current.map(|i| &self.series[i])
     }
@@ -134,6 +141,13 @@ impl Site {
             nav,
             series_links,
             year: chrono::Utc::now().format("%Y").to_string(),
+            hiatus: self.settings.hiatus.then(|| {
+                if self.settings.hiatus_message.trim().is_empty() {
+                    "The comic is taking a short break. New pages will be back soon!".to_owned()
+                } else {
+                    self.settings.hiatus_message.clone()
+                }
+            }),
         }
     }
 }
@@ -151,6 +165,8 @@ pub struct Chrome {
     pub nav: Vec<NavLink>,
     pub series_links: Vec<NavLink>,
     pub year: String,
+    /// Shown on every page while the comic is on hiatus.
+    pub hiatus: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,87 @@
+// Halftone admin: small helpers shared by every admin page.
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  // Series pickers submit themselves.
+  document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+    el.addEventListener("change", function () { el.form.submit(); });
+  });
+
+  // Forms that need a confirmation.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
+    });
+  });
+
+  // Select all pages.
+  document.querySelectorAll("[data-select-all]").forEach(function (box) {
+    box.addEventListener("change", function () {
+      box.closest("table").querySelectorAll('tbody input[type="checkbox"]').forEach(function (b) { b.checked = box.checked; });
+    });
+  });
+
+  // Reordering pages: drag a row, or use its ↑ ↓ buttons.
+  var table = document.querySelector("table[data-reorder-url]");
+  if (!table) return;
+  var url = table.getAttribute("data-reorder-url");
+  var body = table.querySelector("tbody");
+
+  function renumber() {
+    body.querySelectorAll("tr").forEach(function (tr, i) {
+      var cell = tr.querySelector(".num");
+      if (cell) cell.textContent = String(i + 1);
+    });
+  }
+
+  function send(row, before) {
+    var data = new URLSearchParams();
+    data.set("page", row.getAttribute("data-page-id"));
+    data.set("before", before ? before.getAttribute("data-page-id") : "");
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrf },
+      body: data.toString(),
+      credentials: "same-origin"
+    }).then(function (r) {
+      if (!r.ok) throw new Error("status " + r.status);
+    }).catch(function () {
+      window.alert("The new order could not be saved; the page will reload to show the real order.");
+      window.location.reload();
+    });
+  }
+
+  function place(row, before) {
+    body.insertBefore(row, before);
+    renumber();
+    send(row, before);
+  }
+
+  var dragged = null;
+  body.addEventListener("dragstart", function (e) {
+    dragged = e.target.closest("tr");
+    if (dragged) { e.dataTransfer.effectAllowed = "move"; e.dataTransfer.setData("text/plain", dragged.getAttribute("data-page-id")); dragged.classList.add("dragging"); }
+  });
+  body.addEventListener("dragend", function () { if (dragged) dragged.classList.remove("dragging"); dragged = null; });
+  body.addEventListener("dragover", function (e) { if (dragged) e.preventDefault(); });
+  body.addEventListener("drop", function (e) {
+    var target = e.target.closest("tr");
+    if (!dragged || !target || target === dragged) return;
+    e.preventDefault();
+    var rect = target.getBoundingClientRect();
+    var after = e.clientY > rect.top + rect.height / 2;
+    place(dragged, after ? target.nextElementSibling : target);
+  });
+  body.addEventListener("click", function (e) {
+    var button = e.target.closest("button[data-move]");
+    if (!button) return;
+    var row = button.closest("tr");
+    if (button.getAttribute("data-move") === "up" && row.previousElementSibling) {
+      place(row, row.previousElementSibling);
+    } else if (button.getAttribute("data-move") === "down" && row.nextElementSibling) {
+      place(row, row.nextElementSibling.nextElementSibling);
+    }
+    button.focus();
+  });
+})();

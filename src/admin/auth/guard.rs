@@ -1,0 +1,202 @@
+//! The admin's front door, one middleware on the whole `/admin` scope, so no
+//! handler can forget it:
+//! 1. who is asking: the session cookie becomes a `Session` in the request;
+//!    without one, every path except login and first-run set-up is refused
+//!    (pages redirect to the login form, everything else gets 401);
+//! 2. CSRF: every request that is not GET/HEAD must carry the session's
+//!    CSRF token (form field `csrf_token` or header `X-CSRF-Token`); the
+//!    anonymous login and set-up forms use a double-submit cookie instead;
+//! 3. a request whose `Origin` names another site is refused.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use futures_util::future::{ready, Ready};
+
+use super::sessions::{self, Session};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// Paths reachable without a session.
+const PUBLIC: &[&str] = &["/admin/login", "/admin/setup"];
+/// The double-submit CSRF cookie of the anonymous forms.
+pub const ANON_CSRF_COOKIE: &str = "halftone_csrf";
+/// Forms bigger than this are refused before CSRF is read.
+const MAX_FORM_BYTES: usize = 1 << 20;
+
+pub async fn admin_guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no state")))?;
+    let path = req.path().to_owned();
+    let is_public = PUBLIC.contains(&path.as_str());
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+
+    if !same_origin(req.request()) {
+        return Err(AppError::Forbidden("This request came from another site.".into()).into());
+    }
+
+    let cookie = req.cookie(sessions::COOKIE).map(|c| c.value().to_owned());
+    let session = match &cookie {
+        Some(token) => sessions::lookup(&state.db, token)
+            .await
+            .map_err(AppError::from)?,
+        None => None,
+    };
+
+    match &session {
+        Some(session) => {
+            if !safe {
+                let token = csrf_token_of(&mut req).await?;
+                if !constant_time_eq(token.as_deref().unwrap_or(""), &session.csrf_token) {
+                    return Err(AppError::Forbidden(
+                        "The form was out of date (missing or wrong security token). Reload the page and try again.".into(),
+                    )
+                    .into());
+                }
+            }
+            req.extensions_mut().insert(session.clone());
+        }
+        None if is_public => {
+            if !safe {
+                let token = csrf_token_of(&mut req).await?;
+                let expected = req.cookie(ANON_CSRF_COOKIE).map(|c| c.value().to_owned());
+                if expected.is_none()
+                    || !constant_time_eq(
+                        token.as_deref().unwrap_or(""),
+                        expected.as_deref().unwrap_or(""),
+                    )
+                {
+                    return Err(AppError::Forbidden(
+                        "The form was out of date (missing or wrong security token). Reload the page and try again.".into(),
+                    )
+                    .into());
+                }
+            }
+        }
+        None => {
+            let expired = cookie.is_some();
+            let wants_page = safe && !is_websocket(req.request());
+            if wants_page {
+                let mut target = format!(
+                    "/admin/login?next={}",
+                    urlencode(req.uri().path_and_query().map_or("/admin", |p| p.as_str()))
+                );
+                if expired {
+                    target.push_str("&expired=1");
+                }
+                let response = HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, target))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish();
+                return Ok(req.into_response(response));
+            }
+            return Err(AppError::Unauthorized.into());
+        }
+    }
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    // Nothing in the admin may be stored by a shared cache.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+fn is_websocket(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// True unless `Origin` is present and names a different host than the request.
+pub fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    let host = req.connection_info().host().to_owned();
+    url::Url::parse(origin).ok().is_some_and(|o| {
+        let origin_host = match o.port() {
+            Some(port) => format!("{}:{port}", o.host_str().unwrap_or("")),
+            None => o.host_str().unwrap_or("").to_owned(),
+        };
+        origin_host.eq_ignore_ascii_case(&host)
+    })
+}
+
+/// The CSRF token from the header, or from an urlencoded form body (which
+/// is read and then put back for the handler).
+async fn csrf_token_of(req: &mut ServiceRequest) -> Result<Option<String>, actix_web::Error> {
+    if let Some(value) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Ok(Some(value.to_owned()));
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(None);
+    }
+    let body = read_body(req).await?;
+    let token = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.into_owned());
+    req.set_payload(Payload::from(body));
+    Ok(token)
+}
+
+async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, actix_web::Error> {
+    use futures_util::StreamExt;
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > MAX_FORM_BYTES {
+            return Err(AppError::bad_request("The form is too large.").into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len()
+        && !a.is_empty()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The logged-in user of an admin request (put there by `admin_guard`).
+impl FromRequest for Session {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<Session>()
+                .cloned()
+                .ok_or(AppError::Unauthorized),
+        )
+    }
+}

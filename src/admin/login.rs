@@ -1,0 +1,286 @@
+//! Logging in and out, and the one-time set-up of the owner account.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::auth::guard::ANON_CSRF_COOKIE;
+use super::auth::{password, sessions, users, EmailAddress, Session};
+use super::view::{self, Flash};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+#[derive(Serialize)]
+struct LoginTemplate {
+    csrf: String,
+    site_title: String,
+    next: String,
+    email: String,
+    flash: Option<Flash>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+}
+
+/// A `next` that stays inside the admin (no open redirects).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("\\") => {
+            n.to_owned()
+        }
+        _ => "/admin".to_owned(),
+    }
+}
+
+/// The double-submit token of the anonymous forms, set if missing.
+fn anon_csrf(req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
+    match req.cookie(ANON_CSRF_COOKIE) {
+        Some(c) => (c.value().to_owned(), None),
+        None => {
+            let token = sessions::random_token();
+            let cookie = Cookie::build(ANON_CSRF_COOKIE, token.clone())
+                .path("/admin")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .finish();
+            (token, Some(cookie))
+        }
+    }
+}
+
+fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    template: &str,
+    mut ctx: LoginTemplate,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (csrf, cookie) = anon_csrf(req);
+    ctx.csrf = csrf;
+    let body = state.templates.render(template, &ctx)?;
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
+    if let Some(cookie) = cookie {
+        response.cookie(cookie);
+    }
+    Ok(response.body(body))
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
+    if users::count(&state.db).await? == 0 {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/admin/setup"))
+            .finish());
+    }
+    let flash = if query.expired.is_some() {
+        Some(Flash {
+            kind: "error".into(),
+            message: "Your session has ended. Please log in again.".into(),
+        })
+    } else {
+        view::read_flash(&req)
+    };
+    let settings = crate::comics::settings::load(&state.db).await?;
+    let ctx = LoginTemplate {
+        csrf: String::new(),
+        site_title: settings.title,
+        next: safe_next(query.next.as_deref()),
+        email: String::new(),
+        flash,
+    };
+    page(
+        &state,
+        &req,
+        "admin/login.html",
+        ctx,
+        actix_web::http::StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: SecretString,
+    next: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let email = form.email.trim().to_lowercase();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let settings = crate::comics::settings::load(&state.db).await?;
+    let again = |message: String, status| {
+        let ctx = LoginTemplate {
+            csrf: String::new(),
+            site_title: settings.title.clone(),
+            next: safe_next(form.next.as_deref()),
+            email: email.clone(),
+            flash: Some(Flash {
+                kind: "error".into(),
+                message,
+            }),
+        };
+        page(&state, &req, "admin/login.html", ctx, status)
+    };
+    if let Err(wait) = state.login_limiter.check(&email, address) {
+        let secs = wait.as_secs().max(1);
+        tracing::warn!(%address, "login throttled");
+        let mut response = again(
+            format!("Too many login attempts. Please wait {secs} seconds and try again."),
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        return Ok(response);
+    }
+    let found = users::find_for_login(&state.db, &email).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let valid = password::verify(form.password, hash).await;
+    let Some(user) = user.filter(|_| valid) else {
+        tracing::info!("failed login");
+        return again(
+            "Wrong e-mail address or password.".into(),
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        );
+    };
+    let token = sessions::create(&state.db, user.id).await?;
+    tracing::info!(user = user.id, "logged in");
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, safe_next(form.next.as_deref())))
+        .cookie(session_cookie(&state, token))
+        .finish())
+}
+
+pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build(sessions::COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            sessions::ABSOLUTE_SECS,
+        ))
+        .finish()
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    sessions::delete(&state.db, &session.token_hash).await?;
+    let mut gone = Cookie::build(sessions::COOKIE, "").path("/").finish();
+    gone.make_removal();
+    let mut response = view::ok("/admin/login", "You are logged out.");
+    response
+        .add_cookie(&gone)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(response)
+}
+
+pub async fn setup_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    if users::count(&state.db).await? > 0 {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/admin/login"))
+            .finish());
+    }
+    let ctx = LoginTemplate {
+        csrf: String::new(),
+        site_title: "Halftone".into(),
+        next: "/admin".into(),
+        email: String::new(),
+        flash: view::read_flash(&req),
+    };
+    page(
+        &state,
+        &req,
+        "admin/setup.html",
+        ctx,
+        actix_web::http::StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    email: String,
+    name: String,
+    password: SecretString,
+    password_again: SecretString,
+}
+
+pub async fn setup(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<SetupForm>,
+) -> Result<HttpResponse, AppError> {
+    use secrecy::ExposeSecret;
+    let form = form.into_inner();
+    let problem = match EmailAddress::parse(&form.email) {
+        Err(e) => Some(e),
+        Ok(_) if form.name.trim().is_empty() || form.name.chars().count() > 200 => {
+            Some("Please give a name (up to 200 characters).".into())
+        }
+        Ok(_) if form.password.expose_secret() != form.password_again.expose_secret() => {
+            Some("The two passwords differ.".into())
+        }
+        Ok(_) => password::validate(form.password.expose_secret()).err(),
+    };
+    if let Some(message) = problem {
+        let ctx = LoginTemplate {
+            csrf: String::new(),
+            site_title: "Halftone".into(),
+            next: "/admin".into(),
+            email: form.email.clone(),
+            flash: Some(Flash {
+                kind: "error".into(),
+                message,
+            }),
+        };
+        return page(
+            &state,
+            &req,
+            "admin/setup.html",
+            ctx,
+            actix_web::http::StatusCode::BAD_REQUEST,
+        );
+    }
+    let email = EmailAddress::parse(&form.email).map_err(AppError::bad_request)?;
+    let hash = password::hash(form.password).await?;
+    let Some(id) = users::insert_first_owner(&state.db, &email, form.name.trim(), &hash).await?
+    else {
+        return Ok(view::fail(
+            "/admin/login",
+            "The site already has an owner. Please log in.",
+        ));
+    };
+    let token = sessions::create(&state.db, id).await?;
+    tracing::info!(user = id, "owner account created");
+    let mut response = view::ok("/admin", "Welcome! Your owner account is ready.");
+    response
+        .add_cookie(&session_cookie(&state, token))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(response)
+}

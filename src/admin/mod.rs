@@ -1,0 +1,152 @@
+//! The author's admin under `/admin`: accounts, the page editor with
+//! websocket autosave, series/chapters/static pages, the publishing queue.
+//!
+//! Every route is listed once in `route_table`; the `/admin` scope is built
+//! from it and wrapped in `auth::guard::admin_guard` (sessions, CSRF,
+//! same-origin), and the tests walk the same table to prove that every route
+//! refuses anonymous visitors.
+
+pub mod accounts;
+pub mod auth;
+pub mod dashboard;
+pub mod editor;
+pub mod login;
+pub mod pages;
+pub mod queue;
+pub mod structure;
+pub mod upload;
+pub mod view;
+pub mod ws;
+
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{web, Route};
+
+/// (method, path under `/admin`, handler) for every admin route.
+pub fn route_table() -> Vec<(Method, &'static str, Route)> {
+    use web::{get, post};
+    vec![
+        (Method::GET, "", get().to(dashboard::show)),
+        (Method::GET, "/login", get().to(login::login_form)),
+        (Method::POST, "/login", post().to(login::login)),
+        (Method::GET, "/setup", get().to(login::setup_form)),
+        (Method::POST, "/setup", post().to(login::setup)),
+        (Method::POST, "/logout", post().to(login::logout)),
+        (Method::GET, "/pages", get().to(pages::list)),
+        (Method::POST, "/pages/new", post().to(pages::create)),
+        (Method::POST, "/pages/reorder", post().to(pages::reorder)),
+        (Method::POST, "/pages/bulk", post().to(pages::bulk)),
+        (Method::GET, "/pages/{id}", get().to(editor::edit)),
+        (Method::GET, "/pages/{id}/ws", get().to(ws::socket)),
+        (
+            Method::POST,
+            "/pages/{id}/publish",
+            post().to(editor::publish),
+        ),
+        (
+            Method::GET,
+            "/pages/{id}/preview",
+            get().to(editor::preview),
+        ),
+        (
+            Method::GET,
+            "/pages/{id}/revisions",
+            get().to(editor::revisions),
+        ),
+        (
+            Method::GET,
+            "/pages/{id}/revisions/{rev}",
+            get().to(editor::revision),
+        ),
+        (
+            Method::POST,
+            "/pages/{id}/revisions/{rev}/restore",
+            post().to(editor::restore),
+        ),
+        (Method::POST, "/media", post().to(upload::upload)),
+        (Method::POST, "/markdown", post().to(upload::markdown)),
+        (Method::GET, "/series", get().to(structure::series_list)),
+        (Method::POST, "/series", post().to(structure::series_create)),
+        (
+            Method::POST,
+            "/series/{id}",
+            post().to(structure::series_update),
+        ),
+        (Method::GET, "/chapters", get().to(structure::chapters)),
+        (
+            Method::POST,
+            "/chapters",
+            post().to(structure::chapter_create),
+        ),
+        (
+            Method::POST,
+            "/chapters/{id}",
+            post().to(structure::chapter_update),
+        ),
+        (
+            Method::POST,
+            "/chapters/{id}/move",
+            post().to(structure::chapter_move),
+        ),
+        (
+            Method::POST,
+            "/chapters/{id}/delete",
+            post().to(structure::chapter_delete),
+        ),
+        (Method::GET, "/static", get().to(structure::static_list)),
+        (Method::GET, "/static/new", get().to(structure::static_new)),
+        (Method::POST, "/static", post().to(structure::static_create)),
+        (
+            Method::GET,
+            "/static/{id}",
+            get().to(structure::static_edit),
+        ),
+        (
+            Method::POST,
+            "/static/{id}",
+            post().to(structure::static_update),
+        ),
+        (
+            Method::POST,
+            "/static/{id}/delete",
+            post().to(structure::static_delete),
+        ),
+        (Method::GET, "/queue", get().to(queue::show)),
+        (Method::POST, "/queue", post().to(queue::save)),
+        (Method::GET, "/account", get().to(accounts::account)),
+        (
+            Method::POST,
+            "/account/password",
+            post().to(accounts::change_password),
+        ),
+        (Method::GET, "/users", get().to(accounts::users_list)),
+        (Method::POST, "/users", post().to(accounts::user_create)),
+        (
+            Method::POST,
+            "/users/{id}/delete",
+            post().to(accounts::user_delete),
+        ),
+        (Method::GET, "/settings", get().to(accounts::site_settings)),
+        (
+            Method::POST,
+            "/settings",
+            post().to(accounts::save_settings),
+        ),
+    ]
+}
+
+/// The paths every visitor may reach without a session.
+pub const PUBLIC_PATHS: &[&str] = &["/login", "/setup"];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let mut scope = web::scope("/admin")
+        .wrap(from_fn(auth::guard::admin_guard))
+        .app_data(web::FormConfig::default().limit(1 << 20))
+        .app_data(web::JsonConfig::default().limit(1 << 20));
+    for (_, path, route) in route_table() {
+        scope = scope.route(path, route);
+    }
+    // `/admin/` works like `/admin`.
+    scope = scope.route("/", web::get().to(dashboard::show));
+    cfg.service(scope);
+}

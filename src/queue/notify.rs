@@ -1,0 +1,120 @@
+//! The buffer warning by mail: when fewer pages than the author's minimum
+//! are queued, the owners get one mail (at most one a day).
+
+use std::sync::Arc;
+
+use lettre::message::Mailbox;
+
+use crate::admin::auth::{users, Role};
+use crate::comics::settings;
+use crate::email::Mail;
+use crate::startup::AppState;
+
+const WARN_EVERY_SECS: i64 = 24 * 3600;
+
+/// Checks the buffer in the background (after a schedule change).
+pub fn check_soon(state: &actix_web::web::Data<AppState>) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = check(&state).await {
+            tracing::warn!(error = format!("{error:#}"), "buffer check failed");
+        }
+    });
+}
+
+/// Runs the check every `admin.buffer_check_secs`.
+pub fn spawn_periodic(state: Arc<AppState>) {
+    let every = std::time::Duration::from_secs(state.config.admin.buffer_check_secs.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(error) = check(&state).await {
+                tracing::warn!(error = format!("{error:#}"), "buffer check failed");
+            }
+        }
+    });
+}
+
+/// Sends the warning if the buffer is low and none was sent in the last day.
+/// Returns whether a mail went out.
+pub async fn check(state: &AppState) -> anyhow::Result<bool> {
+    if !state.mailer.is_enabled() {
+        return Ok(false);
+    }
+    let now = crate::db::now();
+    let map = settings::load_map(&state.db).await?;
+    let cadence = super::Cadence::from_settings(&map);
+    let scheduled = super::scheduled(&state.db, now).await?;
+    let buffer = super::buffer(&cadence, &scheduled);
+    let warned_at: i64 = map
+        .get("queue.warned_at")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if !buffer.low {
+        if warned_at != 0 {
+            // Back above the line: the next drop warns again at once.
+            let mut conn = state.db.pool().acquire().await?;
+            settings::set(&mut conn, "queue.warned_at", "0").await?;
+        }
+        return Ok(false);
+    }
+    if now - warned_at < WARN_EVERY_SECS {
+        return Ok(false);
+    }
+    let site = map
+        .get("site.title")
+        .cloned()
+        .unwrap_or_else(|| "your comic".into());
+    let owners: Vec<_> = users::list(&state.db)
+        .await?
+        .into_iter()
+        .filter(|u| u.role == Role::Owner)
+        .collect();
+    let when = buffer
+        .runs_out_at
+        .map(|t| {
+            format!(
+                "The last queued page goes live {}.",
+                crate::admin::view::local_time(t, cadence.tz.name())
+            )
+        })
+        .unwrap_or_else(|| {
+            "Nothing is queued: the next update day will pass without a page.".into()
+        });
+    let admin = format!("{}/admin/queue", state.config.base_url());
+    for owner in owners {
+        let Ok(to) = format!(
+            "{} <{}>",
+            owner.name.replace(['<', '>', '"'], ""),
+            owner.email
+        )
+        .parse::<Mailbox>() else {
+            continue;
+        };
+        let text = format!(
+            "Hello {name},\n\nOnly {queued} page(s) of {site} are queued; you wanted at least {min}.\n{when}\n\nQueue: {admin}\n",
+            name = owner.name,
+            queued = buffer.queued,
+            min = buffer.minimum,
+        );
+        state
+            .mailer
+            .send(Mail {
+                to,
+                subject: format!("{site}: only {} page(s) left in the queue", buffer.queued),
+                text,
+                html: None,
+                headers: Vec::new(),
+            })
+            .await?;
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    settings::set(&mut conn, "queue.warned_at", &now.to_string()).await?;
+    tracing::info!(
+        queued = buffer.queued,
+        minimum = buffer.minimum,
+        "buffer warning sent"
+    );
+    Ok(true)
+}
