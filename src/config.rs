@@ -32,6 +32,8 @@ pub struct Config {
     /// `redis://host:port`; without it, caches and fan-out stay in-process.
     #[serde(skip_serializing)]
     pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key and channel, so several sites can share one Redis.
+    pub redis_namespace: String,
     pub bind: SocketAddr,
     /// Where the SQLite file and processed media live.
     pub data_dir: PathBuf,
@@ -164,6 +166,7 @@ impl Default for Config {
         Self {
             database_url: None,
             redis_url: None,
+            redis_namespace: "halftone".to_owned(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             public_url: Url::parse("http://127.0.0.1:8080/").expect("static URL"),
@@ -318,6 +321,17 @@ impl Config {
             return Err(invalid(
                 "email.from",
                 "must be an address like \"My Comic <comic@example.com>\"",
+            ));
+        }
+        if self.redis_namespace.is_empty()
+            || !self
+                .redis_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(invalid(
+                "redis_namespace",
+                "use letters, digits, '-', '_' or '.'",
             ));
         }
         if let Some(url) = &self.redis_url {

@@ -13,8 +13,6 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-const CHANNEL: &str = "halftone:events";
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Event {
     /// What the event is about, e.g. `page:42` or `cache`.
@@ -34,6 +32,7 @@ pub struct Events {
     node: Arc<str>,
     redis: Option<redis::aio::ConnectionManager>,
     redis_down: Arc<AtomicBool>,
+    channel: Arc<str>,
 }
 
 impl Events {
@@ -45,13 +44,15 @@ impl Events {
             node: crate::admin::auth::sessions::random_token().into(),
             redis: None,
             redis_down: Arc::new(AtomicBool::new(false)),
+            channel: "halftone:events".into(),
         }
     }
 
     /// Shared through Redis at `url`. Connecting is lazy: a Redis that is down
     /// at start-up does not stop the site.
-    pub async fn with_redis(url: &str) -> anyhow::Result<Self> {
+    pub async fn with_redis(url: &str, namespace: &str) -> anyhow::Result<Self> {
         let mut events = Self::local();
+        events.channel = format!("{namespace}:events").into();
         let client = redis::Client::open(url)?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
@@ -66,6 +67,7 @@ impl Events {
         }
         tokio::spawn(bridge(
             client,
+            events.channel.clone(),
             events.local.clone(),
             events.node.clone(),
             events.redis_down.clone(),
@@ -97,7 +99,7 @@ impl Events {
             };
             let mut conn = redis.clone();
             let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                .arg(CHANNEL)
+                .arg(&*self.channel)
                 .arg(payload)
                 .query_async(&mut conn)
                 .await;
@@ -113,6 +115,7 @@ impl Events {
 /// Relays events from other nodes to local subscribers, reconnecting forever.
 async fn bridge(
     client: redis::Client,
+    channel: Arc<str>,
     local: broadcast::Sender<Event>,
     node: Arc<str>,
     down: Arc<AtomicBool>,
@@ -121,7 +124,7 @@ async fn bridge(
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
-                if pubsub.subscribe(CHANNEL).await.is_ok() {
+                if pubsub.subscribe(&*channel).await.is_ok() {
                     if down.swap(false, Ordering::Relaxed) {
                         tracing::info!("Redis is reachable again; events are shared between nodes");
                     }

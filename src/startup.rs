@@ -62,14 +62,17 @@ impl Application {
         let templates = Templates::load(&assets).context("cannot load templates")?;
         std::fs::create_dir_all(config.media_dir())
             .with_context(|| format!("cannot create {}", config.media_dir().display()))?;
-        let listener = TcpListener::bind(config.bind)
+        let listener = listen(config.bind)
             .with_context(|| format!("cannot listen on {} (setting `bind`)", config.bind))?;
         let port = listener.local_addr()?.port();
         let mailer = Mailer::new(&config.email).context("email settings")?;
         let events = match &config.redis_url {
-            Some(url) => Events::with_redis(secrecy::ExposeSecret::expose_secret(url))
-                .await
-                .context("redis_url")?,
+            Some(url) => Events::with_redis(
+                secrecy::ExposeSecret::expose_secret(url),
+                &config.redis_namespace,
+            )
+            .await
+            .context("redis_url")?,
             None => Events::local(),
         };
         let state = web::Data::new(AppState {
@@ -112,6 +115,19 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// A listening socket with a deep accept queue (a traffic spike waits in
+/// the kernel instead of being refused) and `SO_REUSEADDR` (a restart can
+/// take the port back at once).
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
 }
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {

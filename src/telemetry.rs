@@ -26,14 +26,28 @@ pub static DB_QUERIES_TOTAL: AtomicU64 = AtomicU64::new(0);
 
 static INIT: Once = Once::new();
 
-/// Installs the global subscriber once; later calls are no-ops (tests call it per app).
+/// Installs the global subscriber once; later calls are no-ops.
 pub fn init(format: LogFormat) {
+    install(format, "info", false);
+}
+
+/// For tests: output goes through the test harness (shown only for failing
+/// tests) and defaults to warnings.
+pub fn init_for_tests() {
+    install(LogFormat::Pretty, "warn", true);
+}
+
+fn install(format: LogFormat, default_level: &str, test_writer: bool) {
     INIT.call_once(|| {
         let filter = std::env::var("HALFTONE_LOG")
             .or_else(|_| std::env::var("RUST_LOG"))
-            .unwrap_or_else(|_| "info".to_owned());
+            .unwrap_or_else(|_| default_level.to_owned());
         let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let fmt = match format {
+            LogFormat::Pretty if test_writer => tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_test_writer()
+                .boxed(),
             LogFormat::Pretty => tracing_subscriber::fmt::layer().with_target(false).boxed(),
             LogFormat::Json => tracing_subscriber::fmt::layer()
                 .json()

@@ -71,6 +71,10 @@ pub async fn check(state: &AppState) -> anyhow::Result<bool> {
         .into_iter()
         .filter(|u| u.role == Role::Owner)
         .collect();
+    if owners.is_empty() {
+        // Nobody to tell yet (a new site): try again at the next check.
+        return Ok(false);
+    }
     let when = buffer
         .runs_out_at
         .map(|t| {
@@ -84,13 +88,12 @@ pub async fn check(state: &AppState) -> anyhow::Result<bool> {
         });
     let admin = format!("{}/admin/queue", state.config.base_url());
     for owner in owners {
-        let Ok(to) = format!(
-            "{} <{}>",
-            owner.name.replace(['<', '>', '"'], ""),
-            owner.email
-        )
-        .parse::<Mailbox>() else {
-            continue;
+        let to = match owner.email.parse() {
+            Ok(address) => Mailbox::new(Some(owner.name.clone()), address),
+            Err(error) => {
+                tracing::warn!(%error, user = owner.id, "owner has an unusable e-mail address");
+                continue;
+            }
         };
         let text = format!(
             "Hello {name},\n\nOnly {queued} page(s) of {site} are queued; you wanted at least {min}.\n{when}\n\nQueue: {admin}\n",

@@ -28,6 +28,17 @@ struct ErrorTemplate {
 pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let status = res.status();
     let page = res.response().extensions().get::<ErrorPage>().cloned();
+    // A handler that chose its own error body (the login form, JSON for the
+    // editor's scripts) keeps it; only our errors and actix's bare ones
+    // become the error page.
+    let own_body = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    if page.is_none() && own_body {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
     let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     };

@@ -4,6 +4,9 @@
 
 mod common;
 
+mod admin_auth;
+mod admin_editor;
+mod admin_manage;
 mod browser;
 mod cli;
 mod feeds;

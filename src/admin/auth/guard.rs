@@ -30,74 +30,14 @@ pub async fn admin_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no state")))?;
-    let path = req.path().to_owned();
-    let is_public = PUBLIC.contains(&path.as_str());
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
-
-    if !same_origin(req.request()) {
-        return Err(AppError::Forbidden("This request came from another site.".into()).into());
-    }
-
-    let cookie = req.cookie(sessions::COOKIE).map(|c| c.value().to_owned());
-    let session = match &cookie {
-        Some(token) => sessions::lookup(&state.db, token)
-            .await
-            .map_err(AppError::from)?,
-        None => None,
-    };
-
-    match &session {
-        Some(session) => {
-            if !safe {
-                let token = csrf_token_of(&mut req).await?;
-                if !constant_time_eq(token.as_deref().unwrap_or(""), &session.csrf_token) {
-                    return Err(AppError::Forbidden(
-                        "The form was out of date (missing or wrong security token). Reload the page and try again.".into(),
-                    )
-                    .into());
-                }
-            }
-            req.extensions_mut().insert(session.clone());
-        }
-        None if is_public => {
-            if !safe {
-                let token = csrf_token_of(&mut req).await?;
-                let expected = req.cookie(ANON_CSRF_COOKIE).map(|c| c.value().to_owned());
-                if expected.is_none()
-                    || !constant_time_eq(
-                        token.as_deref().unwrap_or(""),
-                        expected.as_deref().unwrap_or(""),
-                    )
-                {
-                    return Err(AppError::Forbidden(
-                        "The form was out of date (missing or wrong security token). Reload the page and try again.".into(),
-                    )
-                    .into());
-                }
-            }
-        }
-        None => {
-            let expired = cookie.is_some();
-            let wants_page = safe && !is_websocket(req.request());
-            if wants_page {
-                let mut target = format!(
-                    "/admin/login?next={}",
-                    urlencode(req.uri().path_and_query().map_or("/admin", |p| p.as_str()))
-                );
-                if expired {
-                    target.push_str("&expired=1");
-                }
-                let response = HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, target))
-                    .insert_header((header::CACHE_CONTROL, "no-store"))
-                    .finish();
-                return Ok(req.into_response(response));
-            }
-            return Err(AppError::Unauthorized.into());
+    // Refusals become responses here, so the error-page middleware (outside
+    // this scope) sees and renders them with their message.
+    match check(&mut req).await {
+        Ok(None) => {}
+        Ok(Some(response)) => return Ok(req.into_response(response)),
+        Err(error) => {
+            let response = actix_web::ResponseError::error_response(&error);
+            return Ok(req.into_response(response));
         }
     }
     let mut response = next.call(req).await?.map_into_boxed_body();
@@ -107,6 +47,74 @@ pub async fn admin_guard(
         header::HeaderValue::from_static("no-store"),
     );
     Ok(response)
+}
+
+const STALE_FORM: &str =
+    "The form was out of date (missing or wrong security token). Reload the page and try again.";
+
+/// Lets the request through (`Ok(None)`), answers it (`Ok(Some(_))`, a
+/// redirect to the login form) or refuses it.
+async fn check(req: &mut ServiceRequest) -> Result<Option<HttpResponse>, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no state")))?;
+    let is_public = PUBLIC.contains(&req.path());
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+
+    if !same_origin(req.request()) {
+        return Err(AppError::Forbidden(
+            "This request came from another site.".into(),
+        ));
+    }
+
+    let cookie = req.cookie(sessions::COOKIE).map(|c| c.value().to_owned());
+    let session = match &cookie {
+        Some(token) => sessions::lookup(&state.db, token).await?,
+        None => None,
+    };
+
+    match session {
+        Some(session) => {
+            if !safe {
+                let token = csrf_token_of(req).await?;
+                if !constant_time_eq(token.as_deref().unwrap_or(""), &session.csrf_token) {
+                    return Err(AppError::Forbidden(STALE_FORM.into()));
+                }
+            }
+            req.extensions_mut().insert(session);
+            Ok(None)
+        }
+        None if is_public => {
+            if !safe {
+                let token = csrf_token_of(req).await?;
+                let expected = req.cookie(ANON_CSRF_COOKIE).map(|c| c.value().to_owned());
+                if !constant_time_eq(
+                    token.as_deref().unwrap_or(""),
+                    expected.as_deref().unwrap_or(""),
+                ) {
+                    return Err(AppError::Forbidden(STALE_FORM.into()));
+                }
+            }
+            Ok(None)
+        }
+        None if safe && !is_websocket(req.request()) => {
+            let mut target = format!(
+                "/admin/login?next={}",
+                urlencode(req.uri().path_and_query().map_or("/admin", |p| p.as_str()))
+            );
+            if cookie.is_some() {
+                target.push_str("&expired=1");
+            }
+            Ok(Some(
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, target))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish(),
+            ))
+        }
+        None => Err(AppError::Unauthorized),
+    }
 }
 
 fn is_websocket(req: &HttpRequest) -> bool {
@@ -137,7 +145,7 @@ pub fn same_origin(req: &HttpRequest) -> bool {
 
 /// The CSRF token from the header, or from an urlencoded form body (which
 /// is read and then put back for the handler).
-async fn csrf_token_of(req: &mut ServiceRequest) -> Result<Option<String>, actix_web::Error> {
+async fn csrf_token_of(req: &mut ServiceRequest) -> Result<Option<String>, AppError> {
     if let Some(value) = req
         .headers()
         .get("x-csrf-token")
@@ -161,14 +169,15 @@ async fn csrf_token_of(req: &mut ServiceRequest) -> Result<Option<String>, actix
     Ok(token)
 }
 
-async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, actix_web::Error> {
+async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, AppError> {
     use futures_util::StreamExt;
     let mut payload = req.take_payload();
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk?;
+        let chunk =
+            chunk.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
         if body.len() + chunk.len() > MAX_FORM_BYTES {
-            return Err(AppError::bad_request("The form is too large.").into());
+            return Err(AppError::TooLarge("The form is too large.".into()));
         }
         body.extend_from_slice(&chunk);
     }

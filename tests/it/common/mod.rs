@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod browser;
 
 use std::path::{Path, PathBuf};
@@ -25,8 +26,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub config: Config,
-    pub data_dir: tempfile::TempDir,
-    database: Option<MySqlDatabase>,
+    pub data_dir: std::sync::Arc<tempfile::TempDir>,
+    pub handle: actix_web::dev::ServerHandle,
+    database: Option<std::sync::Arc<MySqlDatabase>>,
 }
 
 /// A MariaDB database made for one test, dropped when the test ends.
@@ -72,7 +74,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app after letting the test adjust its configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    halftone::telemetry::init(halftone::config::LogFormat::Pretty);
+    halftone::telemetry::init_for_tests();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
         .extract()
@@ -99,6 +101,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         }
         _ => None,
     };
+    if let Ok(url) = std::env::var("HALFTONE_TEST_REDIS_URL") {
+        config.redis_url = Some(url.into());
+        // Each test app gets its own key space on the shared Redis.
+        config.redis_namespace = format!("test_{}", random_suffix());
+    }
     adjust(&mut config);
 
     let db = Db::connect(&config)
@@ -109,6 +116,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("build app");
     let port = app.port();
+    let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -120,8 +128,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         client,
         db,
         config,
-        data_dir,
-        database,
+        data_dir: std::sync::Arc::new(data_dir),
+        handle,
+        database: database.map(std::sync::Arc::new),
     }
 }
 
@@ -134,6 +143,48 @@ fn random_suffix() -> String {
 }
 
 impl TestApp {
+    /// Stops the server as a crash or deploy would (connections dropped).
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+
+    /// Starts the server again on the same port and database.
+    pub async fn start_again(&mut self) {
+        let app = Application::build_with_db(self.config.clone(), self.db.clone())
+            .await
+            .expect("rebuild app");
+        self.handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+    }
+
+    /// A second app node on its own port, sharing this one's database,
+    /// media and Redis namespace.
+    pub async fn second_node(&self) -> TestApp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut config = self.config.clone();
+        config.bind = format!("127.0.0.1:{port}").parse().expect("addr");
+        let db = Db::connect(&config).await.expect("connect");
+        let app = Application::build_with_db(config.clone(), db.clone())
+            .await
+            .expect("build second node");
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: self.client.clone(),
+            db,
+            config,
+            data_dir: self.data_dir.clone(),
+            handle,
+            database: self.database.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -1,0 +1,526 @@
+//! Accounts and the admin's front door: set-up, login, throttling, CSRF,
+//! sessions, and every route refusing anonymous visitors.
+
+use halftone::admin::auth::Role;
+
+use crate::common::admin::{hidden_csrf, PASSWORD};
+use crate::common::spawn_app;
+
+#[tokio::test]
+async fn first_run_offers_setup_once_and_logs_the_owner_in() {
+    let app = spawn_app().await;
+    let (client, _) = app.browser();
+    // /admin → login → setup, while no account exists.
+    let r = client.get(app.url("/admin")).send().await.expect("get");
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("/admin/login"));
+    let r = client
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.headers()["location"], "/admin/setup");
+    let form = client
+        .get(app.url("/admin/setup"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    let csrf = hidden_csrf(&form);
+
+    // Bad input: clear errors, nothing created.
+    let bad = client
+        .post(app.url("/admin/setup"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", "short"),
+            ("password_again", "short"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(bad.status(), 400);
+    assert!(bad
+        .text()
+        .await
+        .expect("body")
+        .contains("at least 10 characters"));
+    let mismatch = client
+        .post(app.url("/admin/setup"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", "long enough 1"),
+            ("password_again", "long enough 2"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert!(mismatch.text().await.expect("body").contains("differ"));
+    assert_eq!(
+        halftone::admin::auth::users::count(&app.db)
+            .await
+            .expect("count"),
+        0
+    );
+
+    let ok = client
+        .post(app.url("/admin/setup"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Ada"),
+            ("email", "Ada@Example.com"),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(ok.status(), 303);
+    let cookie = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .find(|c| c.starts_with("halftone_session="))
+        .expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let dashboard = client.get(app.url("/admin")).send().await.expect("get");
+    assert_eq!(dashboard.status(), 200);
+    assert!(dashboard
+        .text()
+        .await
+        .expect("body")
+        .contains("Welcome! Your owner account is ready."));
+
+    // The set-up page is gone for good.
+    let again = client
+        .get(app.url("/admin/setup"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(again.headers()["location"], "/admin/login");
+    let (other, _) = app.browser();
+    let form = other
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    let csrf = hidden_csrf(&form);
+    let late = other
+        .post(app.url("/admin/setup"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Eve"),
+            ("email", "eve@example.com"),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(late.headers()["location"], "/admin/login");
+    assert_eq!(
+        halftone::admin::auth::users::count(&app.db)
+            .await
+            .expect("count"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn login_checks_the_password_and_logout_ends_the_session() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", Role::Owner).await;
+    let wrong = app
+        .login("ada@example.com", "not the password")
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong
+        .text()
+        .await
+        .expect("body")
+        .contains("Wrong e-mail address or password"));
+    assert!(app.login("nobody@example.com", PASSWORD).await.is_err());
+
+    let admin = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .unwrap_or_else(|_| panic!("login"));
+    assert_eq!(
+        admin.get("/admin/pages").await.status(),
+        303,
+        "no series yet: sent to create one"
+    );
+    let logout = admin.post("/admin/logout", &[]).await;
+    assert_eq!(logout.headers()["location"], "/admin/login");
+    let after = admin.get("/admin").await;
+    assert_eq!(after.status(), 303);
+    assert!(after.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("/admin/login"));
+
+    // A session that ended on the server (expired, revoked) says so.
+    let admin = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .unwrap_or_else(|_| panic!("login"));
+    sqlx::query("DELETE FROM sessions")
+        .execute(app.db.pool())
+        .await
+        .expect("expire");
+    let after = admin.get("/admin/pages").await;
+    let location = after.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert_eq!(location, "/admin/login?next=%2Fadmin%2Fpages&expired=1");
+    assert!(admin
+        .page(&location)
+        .await
+        .contains("Your session has ended"));
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_account_and_per_address() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", Role::Owner).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            app.login("ada@example.com", "wrong password!")
+                .await
+                .err()
+                .expect("refused")
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+    let throttled = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .err()
+        .expect("still throttled");
+    assert_eq!(throttled.status(), 429);
+    assert!(throttled.headers().contains_key("retry-after"));
+    assert!(throttled
+        .text()
+        .await
+        .expect("body")
+        .contains("Too many login attempts"));
+
+    // Many accounts from one address: the address is throttled too.
+    let mut last = 0;
+    for i in 0..16 {
+        last = app
+            .login(&format!("guess{i}@example.com"), "whatever12")
+            .await
+            .err()
+            .expect("refused")
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429);
+}
+
+#[tokio::test]
+async fn state_changing_requests_need_the_csrf_token_and_our_origin() {
+    let app = spawn_app().await;
+    halftone::demo::fill(&app.config, &app.db)
+        .await
+        .expect("demo");
+    let admin = app.owner().await;
+    // No token, a wrong token: refused, nothing created.
+    let none = admin
+        .client
+        .post(admin.url("/admin/pages/new"))
+        .form(&[("series", "1")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(none.status(), 403);
+    let wrong = admin
+        .client
+        .post(admin.url("/admin/pages/new"))
+        .form(&[("csrf_token", "0".repeat(64))])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(wrong.status(), 403);
+    assert!(wrong.text().await.expect("body").contains("security token"));
+    // A token in the header works too (used by scripts).
+    let header = admin
+        .client
+        .post(admin.url("/admin/markdown"))
+        .header("X-CSRF-Token", &admin.csrf)
+        .json(&serde_json::json!({ "markdown": "**hi**" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(header.status(), 200);
+    let no_header = admin
+        .client
+        .post(admin.url("/admin/markdown"))
+        .json(&serde_json::json!({ "markdown": "**hi**" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(no_header.status(), 403);
+    // Right token, foreign origin.
+    let foreign = admin
+        .client
+        .post(admin.url("/admin/pages/new"))
+        .header("Origin", "https://evil.example")
+        .form(&[("csrf_token", admin.csrf.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(foreign.status(), 403);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pages WHERE status = 'draft'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(count, 0);
+    // The anonymous login form has its own token.
+    let (client, _) = app.browser();
+    let login = client
+        .post(app.url("/admin/login"))
+        .form(&[("email", "a@b.cd"), ("password", "x")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(login.status(), 403);
+}
+
+#[tokio::test]
+async fn every_admin_route_refuses_anonymous_visitors() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", Role::Owner).await;
+    let (client, _) = app.browser();
+    let mut checked = 0;
+    for (method, path, _) in halftone::admin::route_table() {
+        if halftone::admin::PUBLIC_PATHS.contains(&path) {
+            continue;
+        }
+        let url = app.url(&format!(
+            "/admin{}",
+            path.replace("{id}", "1").replace("{rev}", "1")
+        ));
+        let response = client
+            .request(method.as_str().parse().expect("method"), &url)
+            .header("Origin", &app.address)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        if method == actix_web::http::Method::GET {
+            assert_eq!(
+                status, 303,
+                "GET {path} must send anonymous visitors to the login page"
+            );
+            let location = response.headers()["location"]
+                .to_str()
+                .expect("ascii")
+                .to_owned();
+            assert!(
+                location.starts_with("/admin/login?next="),
+                "{path}: {location}"
+            );
+        } else {
+            assert_eq!(
+                status, 401,
+                "{method} {path} must refuse anonymous visitors"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 35, "walked {checked} routes");
+    // And the websocket handshake.
+    let url = app.address.replace("http://", "ws://") + "/admin/pages/1/ws";
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .expect("req");
+    request
+        .headers_mut()
+        .insert("Origin", app.address.parse().expect("origin"));
+    let refused = tokio_tungstenite::connect_async(request).await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 401),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_logs_out_everywhere_else() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", Role::Owner).await;
+    let laptop = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .unwrap_or_else(|_| panic!("login"));
+    let phone = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .unwrap_or_else(|_| panic!("login"));
+    let bad = laptop
+        .post(
+            "/admin/account/password",
+            &[
+                ("current", "wrong one!!"),
+                ("new", "a new password"),
+                ("again", "a new password"),
+            ],
+        )
+        .await;
+    assert!(laptop
+        .follow(bad)
+        .await
+        .contains("current password is not right"));
+    let ok = laptop
+        .post(
+            "/admin/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a new password"),
+                ("again", "a new password"),
+            ],
+        )
+        .await;
+    assert!(laptop
+        .follow(ok)
+        .await
+        .contains("logged out everywhere else"));
+    assert_eq!(
+        laptop.get("/admin").await.status(),
+        200,
+        "this session lives on"
+    );
+    assert_eq!(
+        phone.get("/admin").await.status(),
+        303,
+        "the other one is over"
+    );
+    assert!(app.login("ada@example.com", PASSWORD).await.is_err());
+    assert!(app.login("ada@example.com", "a new password").await.is_ok());
+}
+
+#[tokio::test]
+async fn editors_cannot_manage_accounts_or_settings() {
+    let app = spawn_app().await;
+    app.create_user("ed@example.com", Role::Editor).await;
+    let editor = app
+        .login("ed@example.com", PASSWORD)
+        .await
+        .unwrap_or_else(|_| panic!("login"));
+    assert_eq!(editor.get("/admin/users").await.status(), 403);
+    assert_eq!(editor.get("/admin/settings").await.status(), 403);
+    let r = editor
+        .post(
+            "/admin/users",
+            &[
+                ("email", "x@example.com"),
+                ("name", "X"),
+                ("role", "owner"),
+                ("password", "long enough pw"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(editor.get("/admin/queue").await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_owner_adds_accounts_and_the_cli_does_too() {
+    let app = spawn_app().await;
+    let owner = app.owner().await;
+    let r = owner
+        .post(
+            "/admin/users",
+            &[
+                ("email", "ed@example.com"),
+                ("name", "Ed"),
+                ("role", "editor"),
+                ("password", "long enough pw"),
+            ],
+        )
+        .await;
+    assert!(owner
+        .follow(r)
+        .await
+        .contains("Account for ed@example.com created"));
+    let dup = owner
+        .post(
+            "/admin/users",
+            &[
+                ("email", "ED@example.com"),
+                ("name", "Ed"),
+                ("role", "editor"),
+                ("password", "long enough pw"),
+            ],
+        )
+        .await;
+    assert!(owner.follow(dup).await.contains("exists already"));
+    assert!(app.login("ed@example.com", "long enough pw").await.is_ok());
+
+    let mut command = std::process::Command::new(crate::common::halftone_bin());
+    command
+        .args([
+            "user",
+            "add",
+            "cli@example.com",
+            "--role",
+            "editor",
+            "--password-stdin",
+        ])
+        .env("HALFTONE_DATA_DIR", app.data_dir.path());
+    if let Some(url) = &app.config.database_url {
+        command.env(
+            "HALFTONE_DATABASE_URL",
+            secrecy::ExposeSecret::expose_secret(url),
+        );
+    }
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = command.spawn().expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"from the shell!\n")
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    })
+    .await
+    .expect("join");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(app
+        .login("cli@example.com", "from the shell!")
+        .await
+        .is_ok());
+}

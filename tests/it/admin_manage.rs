@@ -1,0 +1,423 @@
+//! Managing the site: reordering, bulk actions, chapters, series, static
+//! pages, site settings, the queue, hiatus and the buffer warning mail.
+
+use crate::common::{html, seed_pages, select_attr, select_text, spawn_app, spawn_app_with};
+
+async fn page_id(app: &crate::common::TestApp, slug: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM pages WHERE slug = ?")
+        .bind(slug)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("id")
+}
+
+#[tokio::test]
+async fn reordering_in_the_admin_changes_reader_navigation() {
+    let app = spawn_app().await;
+    seed_pages(&app, 4, 0).await;
+    let admin = app.owner().await;
+    let list = html(&admin.page("/admin/pages").await);
+    assert_eq!(select_attr(&list, "tbody tr", "data-page-id").len(), 4);
+    let (p4, p2) = (
+        page_id(&app, "p4").await.to_string(),
+        page_id(&app, "p2").await.to_string(),
+    );
+    let r = admin
+        .post("/admin/pages/reorder", &[("page", &p4), ("before", &p2)])
+        .await;
+    assert_eq!(r.status(), 204);
+    let doc = html(&app.page("/comic/p4").await);
+    assert_eq!(
+        select_attr(&doc, "nav.comic-nav:first-of-type a.nav-prev", "href"),
+        vec!["/comic/p1"]
+    );
+    assert_eq!(
+        select_attr(&doc, "nav.comic-nav:first-of-type a.nav-next", "href"),
+        vec!["/comic/p2"]
+    );
+    let bad = admin
+        .post("/admin/pages/reorder", &[("page", &p4), ("before", "x")])
+        .await;
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn bulk_actions_assign_chapters_and_labels_and_delete_with_confirmation() {
+    let app = spawn_app().await;
+    seed_pages(&app, 4, 2).await;
+    let admin = app.owner().await;
+    let (p1, p2, p3) = (
+        page_id(&app, "p1").await.to_string(),
+        page_id(&app, "p2").await.to_string(),
+        page_id(&app, "p3").await.to_string(),
+    );
+    let c2: i64 = sqlx::query_scalar("SELECT id FROM chapters WHERE slug = 'c2'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("c2");
+    let c2 = c2.to_string();
+
+    let moved = admin
+        .post(
+            "/admin/pages/bulk",
+            &[
+                ("action", "chapter"),
+                ("ids", &p1),
+                ("ids", &p2),
+                ("chapter", &c2),
+            ],
+        )
+        .await;
+    assert!(admin.follow(moved).await.contains("Moved 2 pages"));
+    let chapter = html(&app.page("/chapter/c2").await);
+    assert_eq!(select_text(&chapter, "article.chapter-page h2").len(), 4);
+
+    let labelled = admin
+        .post(
+            "/admin/pages/bulk",
+            &[
+                ("action", "labels"),
+                ("ids", &p3),
+                ("tags", "storm, night"),
+                ("characters", "Marlo"),
+            ],
+        )
+        .await;
+    assert!(admin.follow(labelled).await.contains("Labelled 1 pages"));
+    assert!(app.page("/tag/night").await.contains("/comic/p3"));
+    assert!(app.page("/character/marlo").await.contains("/comic/p3"));
+
+    let unconfirmed = admin
+        .post("/admin/pages/bulk", &[("action", "delete"), ("ids", &p3)])
+        .await;
+    assert!(admin.follow(unconfirmed).await.contains("confirmation"));
+    assert_eq!(app.get("/comic/p3").await.status(), 200);
+    let deleted = admin
+        .post(
+            "/admin/pages/bulk",
+            &[("action", "delete"), ("ids", &p3), ("confirm", "yes")],
+        )
+        .await;
+    assert!(admin.follow(deleted).await.contains("Deleted 1 pages"));
+    assert_eq!(app.get("/comic/p3").await.status(), 404);
+    // Navigation closes the gap.
+    let doc = html(&app.page("/comic/p4").await);
+    assert_eq!(
+        select_attr(&doc, "nav.comic-nav:first-of-type a.nav-prev", "href"),
+        vec!["/comic/p2"]
+    );
+
+    let none = admin
+        .post(
+            "/admin/pages/bulk",
+            &[("action", "delete"), ("confirm", "yes")],
+        )
+        .await;
+    assert!(admin
+        .follow(none)
+        .await
+        .contains("Select at least one page"));
+}
+
+#[tokio::test]
+async fn chapters_are_created_renamed_reordered_and_deleted() {
+    let app = spawn_app().await;
+    seed_pages(&app, 4, 2).await;
+    let admin = app.owner().await;
+    let r = admin
+        .post(
+            "/admin/chapters",
+            &[("title", "Epilogue"), ("volume", "Book One")],
+        )
+        .await;
+    assert!(admin.follow(r).await.contains("Chapter “Epilogue” created"));
+    let dup = admin
+        .post("/admin/chapters", &[("title", "Epilogue")])
+        .await;
+    assert!(admin.follow(dup).await.contains("already uses the slug"));
+    let c1: i64 = sqlx::query_scalar("SELECT id FROM chapters WHERE slug = 'c1'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("c1");
+    let r = admin
+        .post(
+            &format!("/admin/chapters/{c1}"),
+            &[
+                ("title", "The Beginning"),
+                ("slug", "beginning"),
+                ("description", "Where it starts."),
+                ("volume", ""),
+            ],
+        )
+        .await;
+    assert!(admin.follow(r).await.contains("Chapter saved"));
+    let archive = html(&app.page("/archive").await);
+    assert_eq!(
+        select_text(&archive, ".chapter-title > a:first-child")[0],
+        "The Beginning"
+    );
+    assert_eq!(app.get("/chapter/beginning").await.status(), 200);
+
+    let r = admin
+        .post(
+            &format!("/admin/chapters/{c1}/move"),
+            &[("direction", "down")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let order: Vec<String> = sqlx::query_scalar("SELECT slug FROM chapters ORDER BY position")
+        .fetch_all(app.db.pool())
+        .await
+        .expect("order");
+    assert_eq!(order, vec!["c2", "beginning", "epilogue"]);
+
+    let r = admin
+        .post(
+            &format!("/admin/chapters/{c1}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert!(admin.follow(r).await.contains("Chapter deleted"));
+    assert_eq!(app.get("/comic/p1").await.status(), 200, "its pages stay");
+}
+
+#[tokio::test]
+async fn series_and_static_pages_are_managed_from_the_admin() {
+    let app = spawn_app().await;
+    let admin = app.owner().await;
+    let r = admin
+        .post(
+            "/admin/series",
+            &[("title", "Side Stories"), ("tagline", "Extras")],
+        )
+        .await;
+    assert!(admin
+        .follow(r)
+        .await
+        .contains("Series “Side Stories” created"));
+    let r = admin
+        .post(
+            "/admin/static",
+            &[
+                ("title", "About me"),
+                ("slug", "about"),
+                ("body", "I **draw**."),
+                ("published", "1"),
+            ],
+        )
+        .await;
+    assert!(admin.follow(r).await.contains("created at /about"));
+    assert!(app.page("/about").await.contains("<strong>draw</strong>"));
+    let reserved = admin
+        .post(
+            "/admin/static",
+            &[("title", "Archive"), ("slug", "archive"), ("body", "x")],
+        )
+        .await;
+    assert!(admin
+        .follow(reserved)
+        .await
+        .contains("used by the site itself"));
+    let id: i64 = sqlx::query_scalar("SELECT id FROM static_pages WHERE slug = 'about'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("id");
+    let hidden = admin
+        .post(
+            &format!("/admin/static/{id}"),
+            &[
+                ("title", "About me"),
+                ("slug", "about"),
+                ("body", "hidden now"),
+            ],
+        )
+        .await;
+    assert!(admin.follow(hidden).await.contains("Page saved"));
+    assert_eq!(app.get("/about").await.status(), 404);
+}
+
+#[tokio::test]
+async fn site_settings_change_what_readers_see() {
+    let app = spawn_app().await;
+    seed_pages(&app, 1, 0).await;
+    let admin = app.owner().await;
+    let r = admin
+        .post(
+            "/admin/settings",
+            &[
+                ("title", "Moth Comics"),
+                ("tagline", "Tiny wings"),
+                ("description", ""),
+                ("author", "Ada"),
+                ("language", "fr"),
+            ],
+        )
+        .await;
+    assert!(admin.follow(r).await.contains("Settings saved"));
+    let home = app.page("/").await;
+    assert!(home.contains("Moth Comics") && home.contains("lang=\"fr\""));
+    let bad = admin
+        .post("/admin/settings", &[("title", ""), ("language", "fr")])
+        .await;
+    assert!(admin.follow(bad).await.contains("1 to 200 characters"));
+}
+
+#[tokio::test]
+async fn the_queue_takes_the_next_free_slot_of_the_cadence() {
+    let app = spawn_app().await;
+    seed_pages(&app, 1, 0).await;
+    let admin = app.owner().await;
+    let r = admin
+        .client
+        .post(admin.url("/admin/queue"))
+        .form(&[
+            ("csrf_token", admin.csrf.as_str()),
+            ("days", "mon"),
+            ("days", "thu"),
+            ("time", "09:30"),
+            ("timezone", "Europe/Paris"),
+            ("buffer", "2"),
+            ("hiatus_message", ""),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert!(admin.follow(r).await.contains("Queue settings saved"));
+
+    let page = admin.new_page().await;
+    let queued = admin
+        .post(
+            &format!("/admin/pages/{page}/publish"),
+            &[("action", "queue"), ("revision", "0")],
+        )
+        .await;
+    assert!(admin.follow(queued).await.contains("Added to the queue"));
+    let live_at: i64 = sqlx::query_scalar("SELECT live_at FROM pages WHERE id = ?")
+        .bind(page)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("live_at");
+    let local = chrono::DateTime::from_timestamp(live_at, 0)
+        .expect("time")
+        .with_timezone(&chrono_tz::Europe::Paris);
+    assert_eq!(local.format("%H:%M").to_string(), "09:30");
+    assert!(matches!(
+        chrono::Datelike::weekday(&local),
+        chrono::Weekday::Mon | chrono::Weekday::Thu
+    ));
+
+    // The next page takes the slot after.
+    let second = admin.new_page().await;
+    admin
+        .post(
+            &format!("/admin/pages/{second}/publish"),
+            &[("action", "queue"), ("revision", "0")],
+        )
+        .await;
+    let next: i64 = sqlx::query_scalar("SELECT live_at FROM pages WHERE id = ?")
+        .bind(second)
+        .fetch_one(app.db.pool())
+        .await
+        .expect("live_at");
+    assert!(next > live_at);
+    let calendar = admin.page("/admin/queue").await;
+    assert!(calendar.contains("09:30 Untitled page"));
+}
+
+#[tokio::test]
+async fn hiatus_pauses_the_queue_and_tells_readers() {
+    let app = spawn_app().await;
+    seed_pages(&app, 1, 0).await;
+    let admin = app.owner().await;
+    let r = admin
+        .post(
+            "/admin/queue",
+            &[
+                ("time", "09:00"),
+                ("timezone", "UTC"),
+                ("buffer", "3"),
+                ("hiatus", "1"),
+                ("hiatus_message", "Back in March!"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(app.page("/").await.contains("Back in March!"));
+    assert!(admin.page("/admin").await.contains("on hiatus"));
+}
+
+#[tokio::test]
+async fn a_low_buffer_warns_the_owner_by_mail_once() {
+    let mail_dir = tempfile::tempdir().expect("dir");
+    let dir = mail_dir.path().to_path_buf();
+    let app = spawn_app_with(move |c| {
+        c.email.transport = halftone::config::EmailTransport::File;
+        c.email.file_dir = Some(dir);
+        c.email.from = "Comic <comic@example.com>".into();
+    })
+    .await;
+    seed_pages(&app, 1, 0).await;
+    let admin = app.owner().await;
+    let r = admin
+        .post(
+            "/admin/queue",
+            &[
+                ("days", "mon"),
+                ("time", "09:00"),
+                ("timezone", "UTC"),
+                ("buffer", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    // Saving the queue checks the buffer (0 of 3 queued) in the background.
+    let mut mails = Vec::new();
+    for _ in 0..50 {
+        mails = std::fs::read_dir(mail_dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .collect();
+        if !mails.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if mails.is_empty() {
+        let warned: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = 'queue.warned_at'")
+                .fetch_optional(app.db.pool())
+                .await
+                .expect("q");
+        panic!(
+            "no mail in {:?}; warned_at={warned:?}; transport={:?}",
+            mail_dir.path(),
+            app.config.email.transport
+        );
+    }
+    assert_eq!(mails.len(), 1, "one warning mail");
+    let mail = std::fs::read_to_string(mails[0].path()).expect("read");
+    assert!(mail.contains("only 0 page(s) left in the queue"), "{mail}");
+    assert!(
+        mail.contains("To: \"Test Author\" <owner") || mail.contains("To: Test Author <owner"),
+        "{mail}"
+    );
+    // Checking again the same day sends nothing more.
+    let state_sent = halftone::queue::notify::check(&app_state(&app).await)
+        .await
+        .expect("check");
+    assert!(!state_sent);
+}
+
+/// A state for calling domain functions directly on the test's database.
+async fn app_state(app: &crate::common::TestApp) -> halftone::startup::AppState {
+    let assets = halftone::render::Assets::load();
+    halftone::startup::AppState {
+        config: app.config.clone(),
+        db: app.db.clone(),
+        templates: halftone::render::Templates::load(&assets).expect("templates"),
+        assets,
+        mailer: halftone::email::Mailer::new(&app.config.email).expect("mailer"),
+        events: halftone::events::Events::local(),
+        login_limiter: Default::default(),
+    }
+}
