@@ -70,7 +70,8 @@ pub async fn show(
     let scheduled = queue::scheduled(&state.db, crate::db::now()).await?;
     let buffer = queue::buffer(&cadence, &scheduled);
     // Six weeks from this week's Monday, in the author's zone.
-    let today = Utc::now().with_timezone(&cadence.tz).date_naive();
+    let now_local = Utc::now().with_timezone(&cadence.tz);
+    let today = now_local.date_naive();
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
     let weeks = (0..6)
         .map(|w| {
@@ -81,7 +82,10 @@ pub async fn show(
                         label: date.format("%a %-d %b").to_string(),
                         iso: date.format("%Y-%m-%d").to_string(),
                         today: date == today,
-                        update_day: !cadence.hiatus && cadence.days.contains(&date.weekday()),
+                        // A slot still to come: later days, or today before the update time.
+                        update_day: !cadence.hiatus
+                            && cadence.days.contains(&date.weekday())
+                            && (date > today || (date == today && now_local.time() < cadence.time)),
                         pages: scheduled
                             .iter()
                             .filter_map(|s| {
