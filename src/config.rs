@@ -34,6 +34,11 @@ pub struct Config {
     pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key and channel, so several sites can share one Redis.
     pub redis_namespace: String,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
+    /// HTTP worker threads (default: one per CPU core).
+    pub workers: Option<usize>,
     pub bind: SocketAddr,
     /// Where the SQLite file and processed media live.
     pub data_dir: PathBuf,
@@ -44,6 +49,7 @@ pub struct Config {
     pub media: MediaConfig,
     pub email: EmailConfig,
     pub admin: AdminConfig,
+    pub cache: crate::cache::CacheConfig,
     pub debug: DebugConfig,
 }
 
@@ -167,6 +173,8 @@ impl Default for Config {
             database_url: None,
             redis_url: None,
             redis_namespace: "halftone".to_owned(),
+            metrics_token: None,
+            workers: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             public_url: Url::parse("http://127.0.0.1:8080/").expect("static URL"),
@@ -175,6 +183,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             email: EmailConfig::default(),
             admin: AdminConfig::default(),
+            cache: crate::cache::CacheConfig::default(),
             debug: DebugConfig::default(),
         }
     }

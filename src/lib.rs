@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` at the repository root for the map of this crate.
 
 pub mod admin;
+pub mod cache;
 pub mod cli;
 pub mod comics;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod feeds;
 pub mod health;
 pub mod import;
 pub mod media;
+pub mod metrics;
 pub mod queue;
 pub mod reader;
 pub mod render;

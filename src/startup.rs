@@ -11,6 +11,7 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::admin::auth::ratelimit::LoginLimiter;
+use crate::cache::PageCache;
 use crate::config::Config;
 use crate::db::Db;
 use crate::email::Mailer;
@@ -28,14 +29,17 @@ pub struct AppState {
     /// Fan-out within this node and, with Redis, to the others.
     pub events: Events,
     pub login_limiter: LoginLimiter,
+    /// Finished reader pages (see `cache`).
+    pub cache: Arc<PageCache>,
 }
 
 impl AppState {
     /// Something readers can see changed (a page, a chapter, a setting).
     /// Tells every node; caches listen to this topic.
     pub async fn content_changed(&self) {
+        let generation = self.cache.invalidate_all().await;
         self.events
-            .publish("content", serde_json::json!({ "at": crate::db::now() }))
+            .publish("content", serde_json::json!({ "generation": generation }))
             .await;
     }
 }
@@ -65,6 +69,7 @@ impl Application {
         let listener = listen(config.bind)
             .with_context(|| format!("cannot listen on {} (setting `bind`)", config.bind))?;
         let port = listener.local_addr()?.port();
+        crate::metrics::install();
         let mailer = Mailer::new(&config.email).context("email settings")?;
         let events = match &config.redis_url {
             Some(url) => Events::with_redis(
@@ -75,6 +80,19 @@ impl Application {
             .context("redis_url")?,
             None => Events::local(),
         };
+        let cache = Arc::new(
+            PageCache::new(
+                config.cache.clone(),
+                config.redis_url.as_ref().map(|u| {
+                    (
+                        secrecy::ExposeSecret::expose_secret(u),
+                        config.redis_namespace.as_str(),
+                    )
+                }),
+            )
+            .await
+            .context("cache settings")?,
+        );
         let state = web::Data::new(AppState {
             config,
             db,
@@ -83,7 +101,9 @@ impl Application {
             mailer,
             events,
             login_limiter: LoginLimiter::new(),
+            cache,
         });
+        spawn_invalidation_listener(&state);
         crate::queue::notify::spawn_periodic(state.clone().into_inner());
         let server = run(listener, state.clone())?;
         tracing::info!(
@@ -117,6 +137,33 @@ impl Application {
     }
 }
 
+fn num_cpus_or_one() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Drops this node's cached pages when another node changes content.
+fn spawn_invalidation_listener(state: &web::Data<AppState>) {
+    let mut events = state.events.subscribe();
+    let cache = state.cache.clone();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) if event.topic == "content" => {
+                    cache.invalidate_from_peer(event.data["generation"].as_u64().unwrap_or(0));
+                }
+                Ok(_) => {}
+                // Missed events: drop everything to be safe.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    cache.invalidate_from_peer(0)
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
 /// A listening socket with a deep accept queue (a traffic spike waits in
 /// the kernel instead of being refused) and `SO_REUSEADDR` (a restart can
 /// take the port back at once).
@@ -131,6 +178,7 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let workers = state.config.workers;
     let server = HttpServer::new(move || {
         App::new()
             // The last `wrap` is outermost: the request span covers all,
@@ -145,11 +193,13 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                     .add(("X-Frame-Options", "SAMEORIGIN")),
             )
             .wrap(TracingLogger::default())
+            .wrap(from_fn(crate::metrics::track))
             .app_data(state.clone())
             .app_data(
                 web::PathConfig::default()
                     .error_handler(|_, _| crate::error::AppError::NotFound.into()),
             )
+            .route("/metrics", web::get().to(crate::metrics::scrape))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route(
@@ -164,6 +214,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .configure(reader::routes)
             .default_service(web::to(reader::errors::not_found))
     })
+    .workers(workers.unwrap_or_else(num_cpus_or_one))
     .listen(listener)?
     .run();
     Ok(server)

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
+use crate::cache::Rendered;
 use crate::comics::pages::FeedScope;
 use crate::comics::{self, Page, PageImage};
 use crate::error::AppError;
@@ -47,36 +48,65 @@ struct Item {
     tags: Vec<String>,
 }
 
+#[derive(Clone, Copy)]
+enum Format {
+    Rss,
+    Atom,
+    Json,
+}
+
 pub async fn rss(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let feed = load(&state, &req).await?;
-    Ok(response::with_type(
-        to_rss(&feed),
-        "application/rss+xml; charset=utf-8",
-    ))
+    serve(state, req, Format::Rss).await
 }
 
 pub async fn atom(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let feed = load(&state, &req).await?;
-    Ok(response::with_type(
-        to_atom(&feed),
-        "application/atom+xml; charset=utf-8",
-    ))
+    serve(state, req, Format::Atom).await
 }
 
 pub async fn json(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let feed = load(&state, &req).await?;
-    Ok(response::with_type(
-        to_json(&feed),
-        "application/feed+json; charset=utf-8",
-    ))
+    serve(state, req, Format::Json).await
+}
+
+async fn serve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    format: Format,
+) -> Result<HttpResponse, AppError> {
+    let series = req.match_info().get("series").map(str::to_owned);
+    let chapter = req.match_info().get("chapter").map(str::to_owned);
+    response::page(&state, &req, move |state| {
+        let (series, chapter) = (series.clone(), chapter.clone());
+        async move {
+            let feed = load(&state, series.as_deref(), chapter.as_deref()).await?;
+            Ok(match format {
+                Format::Rss => Rendered {
+                    body: to_rss(&feed),
+                    content_type: "application/rss+xml; charset=utf-8",
+                },
+                Format::Atom => Rendered {
+                    body: to_atom(&feed),
+                    content_type: "application/atom+xml; charset=utf-8",
+                },
+                Format::Json => Rendered {
+                    body: to_json(&feed),
+                    content_type: "application/feed+json; charset=utf-8",
+                },
+            })
+        }
+    })
+    .await
 }
 
 #[tracing::instrument(skip_all)]
-async fn load(state: &AppState, req: &HttpRequest) -> Result<Feed, AppError> {
-    let site = Site::load(state, req.match_info().get("series")).await?;
+async fn load(
+    state: &AppState,
+    series: Option<&str>,
+    chapter: Option<&str>,
+) -> Result<Feed, AppError> {
+    let site = Site::load(state, series).await?;
     let series = site.require_series()?;
     let now = crate::db::now();
-    let (scope, title, home, links) = match req.match_info().get("chapter") {
+    let (scope, title, home, links) = match chapter {
         Some(chapter_slug) => {
             let chapters = comics::chapters::visible_in_series(&state.db, series.id, now).await?;
             let chapter = chapters

@@ -1,12 +1,15 @@
 //! The archive (every page by chapter, with thumbnails) and the chapter
 //! "read on" view (a whole chapter in one long scroll).
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::comic::{page_view, LinkView, PageView};
 use super::response;
 use super::site::{dates, Chrome, FeedLinks, Meta, Site};
+use crate::cache::Rendered;
 use crate::comics::{self, Chapter, ChapterId, PageSummary};
 use crate::error::AppError;
 use crate::media::view::Thumb;
@@ -72,12 +75,23 @@ pub fn tiles(site: &Site, pages: &[PageSummary]) -> Vec<Tile> {
 }
 
 /// `/archive`
-#[tracing::instrument(skip_all)]
 pub async fn archive(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let site = Site::load(&state, req.match_info().get("series")).await?;
+    let series = req.match_info().get("series").map(str::to_owned);
+    response::page(&state, &req, move |state| {
+        render_archive(state, series.clone())
+    })
+    .await
+}
+
+#[tracing::instrument(skip_all)]
+async fn render_archive(
+    state: Arc<AppState>,
+    series: Option<String>,
+) -> Result<Rendered, AppError> {
+    let site = Site::load(&state, series.as_deref()).await?;
     let series = site.require_series()?;
     let now = crate::db::now();
     let chapters = comics::chapters::visible_in_series(&state.db, series.id, now).await?;
@@ -99,7 +113,7 @@ pub async fn archive(
             page_count,
         },
     )?;
-    Ok(response::html(body))
+    Ok(Rendered::html(body))
 }
 
 /// Pages are listed in reading order; a chapter's group starts where its
@@ -151,14 +165,26 @@ struct ChapterTemplate {
 }
 
 /// `/chapter/{chapter}`: the whole chapter in one scroll.
-#[tracing::instrument(skip_all, fields(chapter = %path.as_str()))]
 pub async fn chapter(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = comics::Slug::parse(&path).map_err(|_| AppError::NotFound)?;
-    let site = Site::load(&state, req.match_info().get("series")).await?;
+    let series = req.match_info().get("series").map(str::to_owned);
+    response::page(&state, &req, move |state| {
+        render_chapter(state, series.clone(), slug.clone())
+    })
+    .await
+}
+
+#[tracing::instrument(skip_all, fields(chapter = %slug))]
+async fn render_chapter(
+    state: Arc<AppState>,
+    series: Option<String>,
+    slug: comics::Slug,
+) -> Result<Rendered, AppError> {
+    let site = Site::load(&state, series.as_deref()).await?;
     let series = site.require_series()?;
     let now = crate::db::now();
     let chapters = comics::chapters::visible_in_series(&state.db, series.id, now).await?;
@@ -206,5 +232,5 @@ pub async fn chapter(
             feeds: FeedLinks::for_chapter(&site.urls, series.id, &chapter.slug),
         },
     )?;
-    Ok(response::html(body))
+    Ok(Rendered::html(body))
 }

@@ -1,10 +1,13 @@
 //! The comic page itself: home (latest page), permalinks and random.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::response;
 use super::site::{dates, Chrome, Meta, MetaImage, Site};
+use crate::cache::Rendered;
 use crate::comics::{self, Page, PageImage, PageLabel};
 use crate::error::AppError;
 use crate::media::view::Picture;
@@ -61,9 +64,17 @@ pub struct NavView {
 }
 
 /// `/` and `/series/{series}`: the latest page, or a welcome page on an empty site.
-#[tracing::instrument(skip_all)]
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let site = Site::load(&state, req.match_info().get("series")).await?;
+    let series = req.match_info().get("series").map(str::to_owned);
+    response::page(&state, &req, move |state| {
+        render_home(state, series.clone())
+    })
+    .await
+}
+
+#[tracing::instrument(skip_all)]
+async fn render_home(state: Arc<AppState>, series: Option<String>) -> Result<Rendered, AppError> {
+    let site = Site::load(&state, series.as_deref()).await?;
     let now = crate::db::now();
     let latest = match site.current() {
         Some(series) => comics::pages::latest_visible(&state.db, series.id, now).await?,
@@ -76,14 +87,26 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 }
 
 /// `/comic/{slug}`: a page's permalink.
-#[tracing::instrument(skip_all, fields(slug = %path.as_str()))]
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = comics::Slug::parse(&path).map_err(|_| AppError::NotFound)?;
-    let site = Site::load(&state, req.match_info().get("series")).await?;
+    let series = req.match_info().get("series").map(str::to_owned);
+    response::page(&state, &req, move |state| {
+        render_show(state, series.clone(), slug.clone())
+    })
+    .await
+}
+
+#[tracing::instrument(skip_all, fields(slug = %slug))]
+async fn render_show(
+    state: Arc<AppState>,
+    series: Option<String>,
+    slug: comics::Slug,
+) -> Result<Rendered, AppError> {
+    let site = Site::load(&state, series.as_deref()).await?;
     let series = site.require_series()?;
     let now = crate::db::now();
     let page = comics::pages::visible_by_slug(&state.db, series.id, slug.as_str(), now)
@@ -114,7 +137,7 @@ async fn render_page(
     page: Page,
     now: i64,
     is_home: bool,
-) -> Result<HttpResponse, AppError> {
+) -> Result<Rendered, AppError> {
     let images = comics::pages::images_for(&state.db, &[page.id]).await?;
     let navigation = comics::pages::navigation(&state.db, &page, now).await?;
     let labels = comics::taxonomy::labels_for_page(&state.db, page.id).await?;
@@ -155,7 +178,7 @@ async fn render_page(
             preview: false,
         },
     )?;
-    Ok(response::html(body))
+    Ok(Rendered::html(body))
 }
 
 /// The admin's preview: the page as readers will see it once the newest

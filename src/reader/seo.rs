@@ -2,25 +2,50 @@
 
 use std::fmt::Write;
 
-use actix_web::{web, HttpResponse};
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::response;
 use super::site::Site;
+use crate::cache::Rendered;
 use crate::comics;
 use crate::error::AppError;
 use crate::startup::AppState;
 
-pub async fn robots(state: web::Data<AppState>) -> HttpResponse {
+pub async fn robots(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    response::page(
+        &state,
+        &req,
+        |state| async move { Ok(render_robots(&state)) },
+    )
+    .await
+}
+
+fn render_robots(state: &AppState) -> Rendered {
     let body = format!(
         "User-agent: *\nAllow: /\nDisallow: /admin\nDisallow: /random\nDisallow: /bookmarks\n\nSitemap: {}/sitemap.xml\n",
         state.config.base_url()
     );
-    response::with_type(body, "text/plain; charset=utf-8")
+    Rendered {
+        body,
+        content_type: "text/plain; charset=utf-8",
+    }
 }
 
 /// Every public URL: series homes and archives, chapters, pages, tags,
 /// characters, static pages. Only visible pages appear.
-pub async fn sitemap(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn sitemap(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    response::page(&state, &req, render_sitemap).await
+}
+
+async fn render_sitemap(state: Arc<AppState>) -> Result<Rendered, AppError> {
     let site = Site::load(&state, None).await?;
     let now = crate::db::now();
     let pages = comics::pages::sitemap_entries(&state.db, now).await?;
@@ -66,7 +91,10 @@ pub async fn sitemap(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
         url(&format!("/{}", page.slug), Some(page.updated_at));
     }
     xml.push_str("</urlset>\n");
-    Ok(response::with_type(xml, "application/xml; charset=utf-8"))
+    Ok(Rendered {
+        body: xml,
+        content_type: "application/xml; charset=utf-8",
+    })
 }
 
 fn escape(s: &str) -> String {

@@ -1,10 +1,13 @@
 //! `/{slug}`: the author's static pages (About, Links, …), and `/bookmarks`.
 
-use actix_web::{web, HttpResponse};
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::response;
 use super::site::{Chrome, Meta, Site};
+use crate::cache::Rendered;
 use crate::comics::{self, Slug};
 use crate::error::AppError;
 use crate::render::markdown;
@@ -20,9 +23,14 @@ struct StaticTemplate {
 
 pub async fn show(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
+    response::page(&state, &req, move |state| render_show(state, slug.clone())).await
+}
+
+async fn render_show(state: Arc<AppState>, slug: Slug) -> Result<Rendered, AppError> {
     let site = Site::load(&state, None).await?;
     let page = comics::static_pages::by_slug(&state.db, slug.as_str())
         .await?
@@ -42,7 +50,7 @@ pub async fn show(
             body_html: markdown::to_html(&page.body),
         },
     )?;
-    Ok(response::html(body))
+    Ok(Rendered::html(body))
 }
 
 #[derive(Serialize)]
@@ -52,7 +60,14 @@ struct BookmarksTemplate {
 }
 
 /// The reader's bookmarks live in their browser; this page lists them.
-pub async fn bookmarks(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn bookmarks(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    response::page(&state, &req, render_bookmarks).await
+}
+
+async fn render_bookmarks(state: Arc<AppState>) -> Result<Rendered, AppError> {
     let site = Site::load(&state, None).await?;
     let mut meta = Meta::new(
         &site,
@@ -68,5 +83,5 @@ pub async fn bookmarks(state: web::Data<AppState>) -> Result<HttpResponse, AppEr
             meta,
         },
     )?;
-    Ok(response::html(body))
+    Ok(Rendered::html(body))
 }

@@ -1,11 +1,14 @@
 //! Tag pages, character pages and the cast page.
 
-use actix_web::{web, HttpResponse};
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::archive::{tiles, Tile};
 use super::response;
 use super::site::{Chrome, Meta, Site};
+use crate::cache::Rendered;
 use crate::comics::{self, Slug};
 use crate::error::AppError;
 use crate::media::view::Thumb;
@@ -26,9 +29,14 @@ struct ListTemplate {
 /// `/tag/{slug}`
 pub async fn tag(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
+    response::page(&state, &req, move |state| render_tag(state, slug.clone())).await
+}
+
+async fn render_tag(state: Arc<AppState>, slug: Slug) -> Result<Rendered, AppError> {
     let site = Site::load(&state, None).await?;
     let tag = comics::taxonomy::tag_by_slug(&state.db, slug.as_str())
         .await?
@@ -58,9 +66,17 @@ pub async fn tag(
 /// `/character/{slug}`
 pub async fn character(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
+    response::page(&state, &req, move |state| {
+        render_character(state, slug.clone())
+    })
+    .await
+}
+
+async fn render_character(state: Arc<AppState>, slug: Slug) -> Result<Rendered, AppError> {
     let site = Site::load(&state, None).await?;
     let character = comics::taxonomy::character_by_slug(&state.db, slug.as_str())
         .await?
@@ -100,7 +116,7 @@ fn render_list(
     description_html: String,
     portrait: Option<Thumb>,
     pages: Vec<Tile>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<Rendered, AppError> {
     let body = state.templates.render(
         "reader/list.html",
         &ListTemplate {
@@ -113,7 +129,7 @@ fn render_list(
             pages,
         },
     )?;
-    Ok(response::html(body))
+    Ok(Rendered::html(body))
 }
 
 #[derive(Serialize)]
@@ -134,7 +150,11 @@ struct CastView {
 }
 
 /// `/cast`: every character with portrait and first appearance.
-pub async fn cast(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn cast(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    response::page(&state, &req, render_cast).await
+}
+
+async fn render_cast(state: Arc<AppState>) -> Result<Rendered, AppError> {
     let site = Site::load(&state, None).await?;
     let members = comics::taxonomy::cast(&state.db, crate::db::now())
         .await?
@@ -160,5 +180,5 @@ pub async fn cast(state: web::Data<AppState>) -> Result<HttpResponse, AppError> 
             members,
         },
     )?;
-    Ok(response::html(body))
+    Ok(Rendered::html(body))
 }

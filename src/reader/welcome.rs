@@ -1,10 +1,9 @@
 //! What an empty site shows: how to add content, instead of an error.
 
-use actix_web::HttpResponse;
 use serde::Serialize;
 
-use super::response;
 use super::site::{Chrome, Meta, Site};
+use crate::cache::Rendered;
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -17,7 +16,7 @@ struct WelcomeTemplate {
     coming_soon: bool,
 }
 
-pub async fn render(state: &AppState, site: &Site) -> Result<HttpResponse, AppError> {
+pub async fn render(state: &AppState, site: &Site) -> Result<Rendered, AppError> {
     let coming_soon = crate::comics::pages::count_all(&state.db).await? > 0;
     let mut meta = Meta::new(site, Some("Welcome"), "A new Halftone site.", "/");
     meta.noindex = true;
@@ -30,5 +29,5 @@ pub async fn render(state: &AppState, site: &Site) -> Result<HttpResponse, AppEr
             coming_soon,
         },
     )?;
-    Ok(response::html(body))
+    Ok(Rendered::html(body))
 }

@@ -402,22 +402,8 @@ async fn a_low_buffer_warns_the_owner_by_mail_once() {
         "{mail}"
     );
     // Checking again the same day sends nothing more.
-    let state_sent = halftone::queue::notify::check(&app_state(&app).await)
+    let state_sent = halftone::queue::notify::check(&app.state)
         .await
         .expect("check");
     assert!(!state_sent);
-}
-
-/// A state for calling domain functions directly on the test's database.
-async fn app_state(app: &crate::common::TestApp) -> halftone::startup::AppState {
-    let assets = halftone::render::Assets::load();
-    halftone::startup::AppState {
-        config: app.config.clone(),
-        db: app.db.clone(),
-        templates: halftone::render::Templates::load(&assets).expect("templates"),
-        assets,
-        mailer: halftone::email::Mailer::new(&app.config.email).expect("mailer"),
-        events: halftone::events::Events::local(),
-        login_limiter: Default::default(),
-    }
 }

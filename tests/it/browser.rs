@@ -6,7 +6,6 @@ use fantoccini::Locator;
 
 use crate::common::{browser, seed_pages, spawn_app};
 
-
 #[tokio::test]
 async fn a_reader_pages_with_the_keyboard_bookmarks_and_is_welcomed_back() {
     let app = spawn_app().await;
@@ -77,43 +76,98 @@ async fn a_reader_pages_with_the_keyboard_bookmarks_and_is_welcomed_back() {
 async fn the_editor_keeps_every_word_through_a_server_restart() {
     let mut app = spawn_app().await;
     seed_pages(&app, 2, 0).await;
-    app.create_user("ada@example.com", halftone::admin::auth::Role::Owner).await;
-    let page: i64 = sqlx::query_scalar("SELECT id FROM pages WHERE slug = 'p2'").fetch_one(app.db.pool()).await.expect("id");
-    let Some(browser) = browser::start().await else { return };
+    app.create_user("ada@example.com", halftone::admin::auth::Role::Owner)
+        .await;
+    let page: i64 = sqlx::query_scalar("SELECT id FROM pages WHERE slug = 'p2'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("id");
+    let Some(browser) = browser::start().await else {
+        return;
+    };
     let c = &browser.client;
 
     c.goto(&app.url("/admin/login")).await.expect("goto");
-    c.find(Locator::Css("#email")).await.expect("email").send_keys("ada@example.com").await.expect("type");
-    c.find(Locator::Css("#password")).await.expect("password").send_keys(crate::common::admin::PASSWORD).await.expect("type");
-    c.find(Locator::Css("button[type=submit]")).await.expect("submit").click().await.expect("click");
+    c.find(Locator::Css("#email"))
+        .await
+        .expect("email")
+        .send_keys("ada@example.com")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#password"))
+        .await
+        .expect("password")
+        .send_keys(crate::common::admin::PASSWORD)
+        .await
+        .expect("type");
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
     browser.wait_for("location.pathname === '/admin'").await;
 
-    c.goto(&app.url(&format!("/admin/pages/{page}"))).await.expect("goto");
-    browser.wait_for("window.halftoneEditor && window.halftoneEditor.state() === 'saved'").await;
-    let transcript = c.find(Locator::Css("#f-transcript")).await.expect("transcript");
+    c.goto(&app.url(&format!("/admin/pages/{page}")))
+        .await
+        .expect("goto");
+    browser
+        .wait_for("window.halftoneEditor && window.halftoneEditor.state() === 'saved'")
+        .await;
+    let transcript = c
+        .find(Locator::Css("#f-transcript"))
+        .await
+        .expect("transcript");
     transcript.clear().await.expect("clear");
     transcript.send_keys("First part. ").await.expect("type");
-    browser.wait_for("window.halftoneEditor.state() === 'saved' && window.halftoneEditor.revision() >= 1").await;
+    browser
+        .wait_for(
+            "window.halftoneEditor.state() === 'saved' && window.halftoneEditor.revision() >= 1",
+        )
+        .await;
 
     // The server goes away while the author keeps typing.
     app.stop().await;
-    transcript.send_keys("Typed while the server was down.").await.expect("type");
-    browser.wait_for("window.halftoneEditor.state() === 'offline'").await;
+    transcript
+        .send_keys("Typed while the server was down.")
+        .await
+        .expect("type");
+    browser
+        .wait_for("window.halftoneEditor.state() === 'offline'")
+        .await;
     let kept: String = c
-        .execute("return localStorage.getItem('halftone:draft:' + arguments[0]);", vec![serde_json::json!(page.to_string())])
+        .execute(
+            "return localStorage.getItem('halftone:draft:' + arguments[0]);",
+            vec![serde_json::json!(page.to_string())],
+        )
         .await
         .expect("script")
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    assert!(kept.contains("Typed while the server was down."), "the browser keeps the unsaved text: {kept}");
+    assert!(
+        kept.contains("Typed while the server was down."),
+        "the browser keeps the unsaved text: {kept}"
+    );
 
     // It comes back; the editor reconnects by itself and saves.
     app.start_again().await;
-    browser.wait_for("window.halftoneEditor.state() === 'saved' && window.halftoneEditor.revision() >= 2").await;
-    c.find(Locator::Css("form[data-publish] button[value=update]")).await.expect("update").click().await.expect("click");
+    browser
+        .wait_for(
+            "window.halftoneEditor.state() === 'saved' && window.halftoneEditor.revision() >= 2",
+        )
+        .await;
+    c.find(Locator::Css("form[data-publish] button[value=update]"))
+        .await
+        .expect("update")
+        .click()
+        .await
+        .expect("click");
     browser.wait_for("document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('Updated')").await;
 
     let reader = app.page("/comic/p2").await;
-    assert!(reader.contains("First part. Typed while the server was down."), "the reader sees every word");
+    assert!(
+        reader.contains("First part. Typed while the server was down."),
+        "the reader sees every word"
+    );
 }

@@ -8,6 +8,7 @@ mod admin_auth;
 mod admin_editor;
 mod admin_manage;
 mod browser;
+mod cache;
 mod cli;
 mod feeds;
 mod health;

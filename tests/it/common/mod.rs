@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod browser;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -28,6 +29,9 @@ pub struct TestApp {
     pub config: Config,
     pub data_dir: std::sync::Arc<tempfile::TempDir>,
     pub handle: actix_web::dev::ServerHandle,
+    /// The running app's shared state (for arrange steps that must tell
+    /// the cache about direct database writes).
+    pub state: std::sync::Arc<halftone::startup::AppState>,
     database: Option<std::sync::Arc<MySqlDatabase>>,
 }
 
@@ -91,6 +95,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.public_url = format!("http://127.0.0.1:{port}/").parse().expect("url");
     config.debug.query_count_header = true;
     config.database.max_connections = 8;
+    // Short cache times keep time-based tests quick while still caching.
+    config.cache.ttl_ms = 1000;
+    config.cache.stale_while_revalidate_ms = 2000;
 
     let database = match std::env::var("HALFTONE_TEST_DATABASE_URL") {
         Ok(server_url) if server_url.starts_with("mysql") => {
@@ -117,6 +124,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("build app");
     let port = app.port();
     let handle = app.handle();
+    let state = app.state();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -130,6 +138,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         config,
         data_dir: std::sync::Arc::new(data_dir),
         handle,
+        state,
         database: database.map(std::sync::Arc::new),
     }
 }
@@ -154,6 +163,7 @@ impl TestApp {
             .await
             .expect("rebuild app");
         self.handle = app.handle();
+        self.state = app.state();
         tokio::spawn(app.run_until_stopped());
     }
 
@@ -172,6 +182,7 @@ impl TestApp {
             .await
             .expect("build second node");
         let handle = app.handle();
+        let state = app.state();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
@@ -181,6 +192,7 @@ impl TestApp {
             config,
             data_dir: self.data_dir.clone(),
             handle,
+            state,
             database: self.database.clone(),
         }
     }
@@ -245,6 +257,7 @@ impl TestApp {
         write_pages(&self.db, &target, pages)
             .await
             .expect("write pages");
+        self.state.content_changed().await;
     }
 
     /// Runs SQL against the test database (arrange steps only).
@@ -254,6 +267,7 @@ impl TestApp {
             query = query.bind(*b);
         }
         query.execute(self.db.pool()).await.expect(sql);
+        self.state.content_changed().await;
     }
 }
 

@@ -1,0 +1,357 @@
+//! The hot-view cache: finished reader responses kept for a short TTL, so a
+//! traffic spike costs one render per page per TTL, not one per request.
+//!
+//! Layers: an in-process `moka` cache on every node, and (with
+//! `HALFTONE_REDIS_URL`) Redis shared by all nodes.
+//!
+//! Rules:
+//! - **Fresh** (same generation, younger than the TTL): served as is.
+//! - **Stale** (same generation, older than the TTL): served at once while
+//!   one background render refreshes it (stale-while-revalidate).
+//! - **Miss** (absent, or of an older generation): the first request renders
+//!   and every concurrent request for the key waits for that one render
+//!   (single flight).
+//! - A render that fails (database down) falls back to the last good copy,
+//!   kept for `cache.keep_stale_secs`; only pages never rendered get a 503.
+//! - Any content change bumps the generation: every node drops every page
+//!   at once (own node directly; others through the `content` event and the
+//!   shared generation in Redis). Coarse but always correct; a small site
+//!   refills with one render per page.
+//! - Personal responses are never stored: requests with a session cookie
+//!   bypass the cache (see `reader::response`).
+
+pub mod entry;
+mod shared;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+pub use entry::{Entry, Rendered};
+use shared::SharedLayer;
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    /// How long a page is fresh.
+    pub ttl_ms: u64,
+    /// After the TTL, how long a page may still be served while one request
+    /// refreshes it. Older pages are rendered before answering, so a reader
+    /// arriving after a quiet hour never gets an hour-old page.
+    pub stale_while_revalidate_ms: u64,
+    /// How long a last good copy is kept for stale serving (database down).
+    pub keep_stale_secs: u64,
+    /// Memory bound of the in-process layer.
+    pub max_mb: u64,
+    /// `stale-while-revalidate` told to browsers and CDNs, in seconds.
+    pub http_stale_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl_ms: 5000,
+            stale_while_revalidate_ms: 10_000,
+            keep_stale_secs: 86_400,
+            max_mb: 64,
+            http_stale_secs: 30,
+        }
+    }
+}
+
+pub struct PageCache {
+    config: CacheConfig,
+    local: moka::sync::Cache<String, Arc<Entry>>,
+    /// One lock per key being rendered: the single flight.
+    flights: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
+    /// When a key's render last failed (Unix ms): requests that waited for
+    /// that render share its failure instead of queueing up to fail one by one.
+    failures: moka::sync::Cache<String, i64>,
+    /// Bumped on every content change seen by this node.
+    generation: AtomicU64,
+    /// The generation shared through Redis (part of the Redis keys).
+    shared_generation: AtomicU64,
+    shared: Option<SharedLayer>,
+    cache_control: String,
+    /// Renders made by this cache (the metrics are process-wide; this is per app).
+    renders: AtomicU64,
+}
+
+/// How a response was obtained, reported in `x-cache` and in metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Hit,
+    SharedHit,
+    Stale,
+    Coalesced,
+    Miss,
+    Fallback,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::SharedHit => "shared-hit",
+            Outcome::Stale => "stale",
+            Outcome::Coalesced => "coalesced",
+            Outcome::Miss => "miss",
+            Outcome::Fallback => "fallback",
+        }
+    }
+}
+
+impl PageCache {
+    pub async fn new(config: CacheConfig, redis: Option<(&str, &str)>) -> anyhow::Result<Self> {
+        let local = moka::sync::Cache::builder()
+            .max_capacity(config.max_mb.saturating_mul(1024 * 1024))
+            .weigher(|_: &String, e: &Arc<Entry>| e.weight())
+            .time_to_live(Duration::from_secs(config.keep_stale_secs.max(1)))
+            .build();
+        let flights = moka::sync::Cache::builder()
+            .time_to_idle(Duration::from_secs(60))
+            .max_capacity(100_000)
+            .build();
+        let shared = match redis {
+            Some((url, namespace)) => Some(SharedLayer::new(url, namespace)?),
+            None => None,
+        };
+        let cache_control = format!(
+            "public, max-age={}, stale-while-revalidate={}",
+            (config.ttl_ms / 1000).max(1),
+            config.http_stale_secs
+        );
+        let cache = Self {
+            config,
+            local,
+            flights,
+            failures: moka::sync::Cache::builder()
+                .time_to_live(Duration::from_secs(5))
+                .max_capacity(100_000)
+                .build(),
+            generation: AtomicU64::new(0),
+            shared_generation: AtomicU64::new(0),
+            shared,
+            cache_control,
+            renders: AtomicU64::new(0),
+        };
+        if let Some(shared) = &cache.shared {
+            if let Some(g) = shared.generation().await {
+                cache.shared_generation.store(g, Ordering::Relaxed);
+            }
+        }
+        Ok(cache)
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    pub fn cache_control(&self) -> &str {
+        &self.cache_control
+    }
+
+    /// How many pages this cache has rendered since start.
+    pub fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
+    }
+
+    pub fn redis_up(&self) -> Option<bool> {
+        self.shared.as_ref().map(SharedLayer::is_up)
+    }
+
+    /// Content changed on this node: drop every page here and, through the
+    /// shared generation, everywhere. Returns the new shared generation.
+    pub async fn invalidate_all(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let shared = match &self.shared {
+            Some(shared) => shared.bump_generation().await,
+            None => None,
+        };
+        let generation =
+            shared.unwrap_or_else(|| self.shared_generation.load(Ordering::Relaxed) + 1);
+        self.shared_generation
+            .fetch_max(generation, Ordering::AcqRel);
+        metrics::counter!("halftone_cache_invalidations_total").increment(1);
+        generation
+    }
+
+    /// Content changed on another node.
+    pub fn invalidate_from_peer(&self, shared_generation: u64) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.shared_generation
+            .fetch_max(shared_generation, Ordering::AcqRel);
+    }
+
+    fn ttl_ms(&self) -> i64 {
+        self.config.ttl_ms as i64
+    }
+
+    /// Serves `key` from the cache or renders it with `render` (once, however
+    /// many requests ask at the same time).
+    pub async fn serve<F, Fut>(
+        self: &Arc<Self>,
+        req: &HttpRequest,
+        key: String,
+        render: F,
+    ) -> Result<HttpResponse, AppError>
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = Result<Rendered, AppError>> + 'static,
+    {
+        let (entry, outcome) = self.get(key, render).await?;
+        metrics::counter!("halftone_cache_requests_total", "result" => outcome.label())
+            .increment(1);
+        Ok(entry.respond(req, &self.cache_control, outcome.label()))
+    }
+
+    /// Serves a stale entry and, if nobody is doing it yet, refreshes it in
+    /// the background on this worker.
+    fn refresh_in_background<F, Fut>(self: &Arc<Self>, key: String, render: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = Result<Rendered, AppError>> + 'static,
+    {
+        let flight = self
+            .flights
+            .get_with(key.clone(), || Arc::new(tokio::sync::Mutex::new(())));
+        let Ok(guard) = flight.clone().try_lock_owned() else {
+            return;
+        };
+        let cache = self.clone();
+        actix_web::rt::spawn(async move {
+            let _guard = guard;
+            let generation = cache.generation.load(Ordering::Acquire);
+            match render().await {
+                Ok(rendered) => {
+                    cache.store(&key, rendered, generation).await;
+                }
+                Err(error) => {
+                    tracing::warn!(%key, %error, "background refresh failed; serving the last good copy")
+                }
+            }
+        });
+    }
+
+    async fn get<F, Fut>(
+        self: &Arc<Self>,
+        key: String,
+        render: F,
+    ) -> Result<(Arc<Entry>, Outcome), AppError>
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = Result<Rendered, AppError>> + 'static,
+    {
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut fallback = None;
+        if let Some(entry) = self.local.get(&key) {
+            if entry.generation == generation {
+                let age = entry.age_ms();
+                if age < self.ttl_ms() {
+                    return Ok((entry, Outcome::Hit));
+                }
+                if age < self.ttl_ms() + self.config.stale_while_revalidate_ms as i64 {
+                    self.refresh_in_background(key, render);
+                    return Ok((entry, Outcome::Stale));
+                }
+            }
+            fallback = Some(entry);
+        }
+
+        let flight = self
+            .flights
+            .get_with(key.clone(), || Arc::new(tokio::sync::Mutex::new(())));
+        let waited = flight.try_lock().is_err();
+        let waiting_since = entry::now_ms();
+        let _guard = flight.lock().await;
+        if waited
+            && self
+                .failures
+                .get(&key)
+                .is_some_and(|failed_at| failed_at >= waiting_since)
+        {
+            return match fallback {
+                Some(entry) => Ok((entry, Outcome::Fallback)),
+                None => Err(AppError::Unavailable(
+                    "the render this request waited for failed".into(),
+                )),
+            };
+        }
+        // Someone else may have filled it while we waited.
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(entry) = self.local.get(&key) {
+            if entry.generation == generation && entry.age_ms() < self.ttl_ms() {
+                return Ok((
+                    entry,
+                    if waited {
+                        Outcome::Coalesced
+                    } else {
+                        Outcome::Hit
+                    },
+                ));
+            }
+        }
+        if let Some(shared) = &self.shared {
+            let shared_key = shared.page_key(self.shared_generation.load(Ordering::Acquire), &key);
+            if let Some(bytes) = shared.get(&shared_key).await {
+                if let Some(entry) = Entry::from_bytes(&bytes, generation) {
+                    if entry.age_ms() < self.ttl_ms() {
+                        let entry = Arc::new(entry);
+                        self.local.insert(key, entry.clone());
+                        return Ok((entry, Outcome::SharedHit));
+                    }
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        match render().await {
+            Ok(rendered) => {
+                metrics::histogram!("halftone_render_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                let entry = self.store(&key, rendered, generation).await;
+                Ok((entry, Outcome::Miss))
+            }
+            Err(error @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
+                self.failures.insert(key.clone(), entry::now_ms());
+                match fallback {
+                    Some(entry) if entry.age_ms() < (self.config.keep_stale_secs as i64) * 1000 => {
+                        tracing::warn!(%key, %error, "render failed; serving the last good copy");
+                        Ok((entry, Outcome::Fallback))
+                    }
+                    _ => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn store(&self, key: &str, rendered: Rendered, generation: u64) -> Arc<Entry> {
+        metrics::counter!("halftone_renders_total").increment(1);
+        self.renders.fetch_add(1, Ordering::Relaxed);
+        let entry = Arc::new(Entry::new(rendered, generation));
+        // A page rendered before a content change must not be stored as current.
+        if generation == self.generation.load(Ordering::Acquire) {
+            self.local.insert(key.to_owned(), entry.clone());
+            if let Some(shared) = &self.shared {
+                let shared_key =
+                    shared.page_key(self.shared_generation.load(Ordering::Acquire), key);
+                shared
+                    .set(
+                        &shared_key,
+                        entry.to_bytes(),
+                        self.config.keep_stale_secs.min(3600),
+                    )
+                    .await;
+            }
+        }
+        entry
+    }
+}

@@ -1,0 +1,105 @@
+//! Prometheus metrics: a global recorder, the `/metrics` endpoint and the
+//! per-request middleware.
+//!
+//! Names: `halftone_http_requests_total{method,route,status}`,
+//! `halftone_http_request_duration_seconds{route}`,
+//! `halftone_cache_requests_total{result}` (hit, shared-hit, stale,
+//! coalesced, miss, fallback), `halftone_renders_total`,
+//! `halftone_render_seconds`, `halftone_cache_invalidations_total`,
+//! `halftone_db_queries_total`, `halftone_db_pool_connections{state}`,
+//! `halftone_redis_up`.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::startup::AppState;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the recorder once per process (tests build many apps).
+pub fn install() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let latency = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ];
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+                    &latency,
+                )
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(handle) => Some(handle),
+                Err(error) => {
+                    tracing::warn!(%error, "metrics are disabled: a recorder is already installed");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// `GET /metrics` (never cached; behind a bearer token when `metrics_token` is set).
+pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if let Some(token) = &state.config.metrics_token {
+        let expected = format!("Bearer {}", secrecy::ExposeSecret::expose_secret(token));
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if given != expected {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body("metrics need a token");
+        }
+    }
+    let Some(handle) = install() else {
+        return HttpResponse::ServiceUnavailable().body("metrics are disabled");
+    };
+    let pool = state.db.pool();
+    metrics::gauge!("halftone_db_pool_connections", "state" => "open").set(f64::from(pool.size()));
+    metrics::gauge!("halftone_db_pool_connections", "state" => "idle").set(pool.num_idle() as f64);
+    metrics::gauge!("halftone_db_pool_connections", "state" => "max")
+        .set(f64::from(state.config.database.max_connections));
+    metrics::counter!("halftone_db_queries_total")
+        .absolute(crate::telemetry::DB_QUERIES_TOTAL.load(std::sync::atomic::Ordering::Relaxed));
+    if let Some(up) = state.cache.redis_up() {
+        metrics::gauge!("halftone_redis_up").set(if up { 1.0 } else { 0.0 });
+    }
+    handle.run_upkeep();
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(handle.render())
+}
+
+/// Counts and times every request by route pattern and status.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let response = next.call(req).await?;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("halftone_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("halftone_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    Ok(response)
+}
