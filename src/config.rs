@@ -15,13 +15,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// Environment variables that share the `HALFTONE_` prefix but are not settings.
-const NOT_SETTINGS: &[&str] = &[
-    "config",
-    "log",
-    "test_database_url",
-    "test_redis_url",
-    "bench",
-];
+/// (Test-suite variables, `HALFTONE_TEST_*`, are skipped by prefix.)
+const NOT_SETTINGS: &[&str] = &["config", "log", "bench"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -278,9 +273,10 @@ fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
 impl Config {
     /// Loads from `path` (if it exists) and the environment.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let env = Env::prefixed("HALFTONE_")
-            .split("__")
-            .filter(|key| !NOT_SETTINGS.contains(&key.as_str().to_ascii_lowercase().as_str()));
+        let env = Env::prefixed("HALFTONE_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !NOT_SETTINGS.contains(&key.as_str()) && !key.starts_with("test_")
+        });
         Self::from_figment(
             Figment::from(Serialized::defaults(Config::default()))
                 .merge(Toml::file(path))
