@@ -81,6 +81,10 @@ pub enum Command {
         /// Add the demo even if the site already has content.
         #[arg(long)]
         force: bool,
+        /// Grow the demo archive to this many pages (reusing its drawings),
+        /// e.g. 2000 to try the site under a realistic archive.
+        #[arg(long)]
+        pages: Option<usize>,
     },
 }
 
@@ -156,13 +160,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             add_user(&db, &email, name, &role, password_stdin).await?;
             db.close().await;
         }
-        Command::Demo { force } => {
+        Command::Demo { force, pages } => {
             let db = Db::connect(&config).await?;
             db.migrate().await?;
             if force {
                 crate::demo::fill(&config, &db).await?;
             } else {
                 crate::demo::fill_if_empty(&config, &db).await?;
+            }
+            if let Some(pages) = pages {
+                crate::demo::grow(&config, &db, pages).await?;
             }
             db.close().await;
         }

@@ -10,12 +10,8 @@
 //! `halftone_redis_up`.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -86,20 +82,41 @@ pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         .body(handle.render())
 }
 
-/// Counts and times every request by route pattern and status.
-pub async fn track(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
-    let response = next.call(req).await?;
-    let status = response.status().as_u16().to_string();
+/// A label for common methods without allocating.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        _ => "OTHER",
+    }
+}
+
+/// Counts and times a finished request by route pattern and status.
+pub fn record_request(
+    method: &'static str,
+    route: Option<String>,
+    status: actix_web::http::StatusCode,
+    elapsed: std::time::Duration,
+) {
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let status: &'static str = match status.as_u16() {
+        200 => "200",
+        304 => "304",
+        302 => "302",
+        303 => "303",
+        404 => "404",
+        500 => "500",
+        503 => "503",
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    };
     metrics::counter!("halftone_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!("halftone_http_request_duration_seconds", "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    Ok(response)
+        .record(elapsed.as_secs_f64());
 }

@@ -8,7 +8,6 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use tracing_actix_web::TracingLogger;
 
 use crate::admin::auth::ratelimit::LoginLimiter;
 use crate::cache::PageCache;
@@ -31,6 +30,8 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     /// Finished reader pages (see `cache`).
     pub cache: Arc<PageCache>,
+    /// Settings, series and menu, shared by every page.
+    pub site_data: crate::cache::Memo<crate::reader::site::SiteData>,
 }
 
 impl AppState {
@@ -102,6 +103,7 @@ impl Application {
             events,
             login_limiter: LoginLimiter::new(),
             cache,
+            site_data: Default::default(),
         });
         spawn_invalidation_listener(&state);
         crate::queue::notify::spawn_periodic(state.clone().into_inner());
@@ -184,7 +186,6 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             // The last `wrap` is outermost: the request span covers all,
             // then headers and compression; error pages render innermost.
             .wrap(ErrorHandlers::new().default_handler(reader::errors::render_error_page))
-            .wrap(from_fn(reader::errors::request_headers))
             .wrap(Compress::default())
             .wrap(
                 DefaultHeaders::new()
@@ -192,8 +193,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                     .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
                     .add(("X-Frame-Options", "SAMEORIGIN")),
             )
-            .wrap(TracingLogger::default())
-            .wrap(from_fn(crate::metrics::track))
+            .wrap(from_fn(crate::telemetry::request_context))
             .app_data(state.clone())
             .app_data(
                 web::PathConfig::default()

@@ -355,3 +355,52 @@ impl PageCache {
         entry
     }
 }
+
+impl PageCache {
+    /// This node's content generation (changes whenever content changes).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+}
+
+/// A small value derived from the database (the site's settings, series
+/// and menu), reloaded when the content generation moves on or after the
+/// page TTL, whichever comes first. Every reader page needs it; it changes
+/// only when the author saves settings.
+pub struct Memo<T> {
+    slot: std::sync::Mutex<Option<(u64, i64, Arc<T>)>>,
+}
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Self {
+            slot: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<T> Memo<T> {
+    pub async fn get_or_load<E, Fut>(
+        &self,
+        cache: &PageCache,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Arc<T>, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let generation = cache.generation();
+        let now = entry::now_ms();
+        if let Ok(slot) = self.slot.lock() {
+            if let Some((g, at, value)) = slot.as_ref() {
+                if *g == generation && now - at < cache.ttl_ms() {
+                    return Ok(value.clone());
+                }
+            }
+        }
+        let value = Arc::new(load().await?);
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some((generation, now, value.clone()));
+        }
+        Ok(value)
+    }
+}

@@ -21,10 +21,15 @@ pub use model::*;
 
 /// The SQL condition "this page is visible to readers now", on alias `$p`.
 /// It takes one bound parameter: the current time in Unix seconds.
+///
+/// The unary `+` keeps `live_at` out of index selection (valid SQL on both
+/// engines): reader queries then walk `(series_id, status, position)` or
+/// `(series_id, status, live_at)` in order and stop at the first rows,
+/// instead of range-scanning every published page and sorting it.
 #[macro_export]
 macro_rules! visible {
     ($p:literal) => {
-        concat!("(", $p, ".status = 'published' AND ", $p, ".live_at <= ?)")
+        concat!("(", $p, ".status = 'published' AND +", $p, ".live_at <= ?)")
     };
 }
 

@@ -76,22 +76,28 @@ pub async fn navigation(db: &Db, page: &Page, now: i64) -> Result<Navigation, sq
         " ORDER BY p.position, p.id LIMIT 1) AS first_slug, ",
         "(SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
         visible!("p"),
-        " AND (p.position < ? OR (p.position = ? AND p.id < ?)) ORDER BY p.position DESC, p.id DESC LIMIT 1) AS prev_slug, ",
+        " AND p.position <= ? AND (p.position < ? OR p.id < ?) ORDER BY p.position DESC, p.id DESC LIMIT 1) AS prev_slug, ",
         "(SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
         visible!("p"),
-        " AND (p.position > ? OR (p.position = ? AND p.id > ?)) ORDER BY p.position, p.id LIMIT 1) AS next_slug, ",
+        " AND p.position >= ? AND (p.position > ? OR p.id > ?) ORDER BY p.position, p.id LIMIT 1) AS next_slug, ",
         "(SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
         visible!("p"),
         " ORDER BY p.position DESC, p.id DESC LIMIT 1) AS last_slug, ",
-        // First visible page of the nearest earlier / later chapter that has one.
-        "(SELECT p.slug FROM pages p JOIN chapters c ON c.id = p.chapter_id WHERE p.series_id = ? AND ",
+        // First visible page of the nearest earlier / later chapter that has
+        // one: the chapter is found first (chapters_order index), then its
+        // first page (pages_chapter index), so nothing is sorted.
+        "(SELECT p.slug FROM pages p WHERE p.chapter_id = (SELECT c.id FROM chapters c WHERE c.series_id = ? \
+         AND c.position <= ? AND (c.position < ? OR c.id < ?) AND EXISTS (SELECT 1 FROM pages v WHERE v.chapter_id = c.id AND ",
+        visible!("v"),
+        ") ORDER BY c.position DESC, c.id DESC LIMIT 1) AND ",
         visible!("p"),
-        " AND (c.position < ? OR (c.position = ? AND c.id < ?)) \
-         ORDER BY c.position DESC, c.id DESC, p.position, p.id LIMIT 1) AS prev_chapter_slug, ",
-        "(SELECT p.slug FROM pages p JOIN chapters c ON c.id = p.chapter_id WHERE p.series_id = ? AND ",
+        " ORDER BY p.position, p.id LIMIT 1) AS prev_chapter_slug, ",
+        "(SELECT p.slug FROM pages p WHERE p.chapter_id = (SELECT c.id FROM chapters c WHERE c.series_id = ? \
+         AND c.position >= ? AND (c.position > ? OR c.id > ?) AND EXISTS (SELECT 1 FROM pages v WHERE v.chapter_id = c.id AND ",
+        visible!("v"),
+        ") ORDER BY c.position, c.id LIMIT 1) AND ",
         visible!("p"),
-        " AND (c.position > ? OR (c.position = ? AND c.id > ?)) \
-         ORDER BY c.position, c.id, p.position, p.id LIMIT 1) AS next_chapter_slug"
+        " ORDER BY p.position, p.id LIMIT 1) AS next_chapter_slug"
     ));
     let (series, pos, id) = (page.series_id, page.position, page.id);
     // A page outside any chapter has no chapter neighbours: bind a position
@@ -101,30 +107,38 @@ pub async fn navigation(db: &Db, page: &Page, now: i64) -> Result<Navigation, sq
         _ => (None, None),
     };
     let query: sqlx::query::QueryAs<'_, sqlx::Any, Navigation, _> = query
+        // first
         .bind(series)
         .bind(now)
-        .bind(series)
-        .bind(now)
-        .bind(pos)
-        .bind(pos)
-        .bind(id)
+        // prev
         .bind(series)
         .bind(now)
         .bind(pos)
         .bind(pos)
         .bind(id)
+        // next
         .bind(series)
         .bind(now)
+        .bind(pos)
+        .bind(pos)
+        .bind(id)
+        // last
         .bind(series)
         .bind(now)
+        // previous chapter
+        .bind(series)
         .bind(cpos)
         .bind(cpos)
         .bind(cid)
-        .bind(series)
         .bind(now)
+        .bind(now)
+        // next chapter
+        .bind(series)
         .bind(cpos)
         .bind(cpos)
-        .bind(cid);
+        .bind(cid)
+        .bind(now)
+        .bind(now);
     query.fetch_one(db).await
 }
 

@@ -51,6 +51,9 @@ impl Db {
         let options = AnyConnectOptions::from_str(&url)
             .context("database_url is not a valid database URL")?;
         let pool = AnyPoolOptions::new()
+            // A SQLite connection is a file handle that cannot go stale;
+            // pinging it before every query only costs a worker round trip.
+            .test_before_acquire(backend == Backend::MySql)
             .max_connections(config.database.max_connections)
             .min_connections(0)
             .acquire_timeout(config.acquire_timeout())

@@ -169,6 +169,91 @@ pub async fn fill(config: &Config, db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Grows the archive to `total` pages with reruns of the demo's drawings
+/// (in chapters of 100), for trying the site with a large archive.
+pub async fn grow(config: &Config, db: &Db, total: usize) -> anyhow::Result<()> {
+    let existing = usize::try_from(comics::pages::count_all(db).await?).unwrap_or(0);
+    if existing >= total {
+        return Ok(());
+    }
+    let media_config = config.media.clone();
+    let media_dir = config.media_dir();
+    let drawings = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<media::Processed>> {
+        (0..6u64)
+            .map(|i| {
+                let img = draw::page(
+                    PAGE_W,
+                    PAGE_H,
+                    [draw::FOG, draw::STORM, draw::HARBOUR][i as usize % 3],
+                    4242 + i,
+                );
+                let mut processed = media::process(&draw::png_bytes(&img), &media_config)?;
+                media::store::write_files(&media_dir, &processed)?;
+                processed.files.clear();
+                Ok(processed)
+            })
+            .collect()
+    })
+    .await??;
+    let now = crate::db::now();
+    let missing = total - existing;
+    let pages = (0..missing)
+        .map(|i| {
+            let source = &drawings[i % drawings.len()];
+            let number = existing + i + 1;
+            let chapter = i / 100 + 1;
+            ReadyPage {
+                chapter: Some(ChapterSpec {
+                    volume: Some("Reruns".to_owned()),
+                    slug: format!("reruns-{chapter}"),
+                    title: format!("Reruns, part {chapter}"),
+                    description: "The demo's drawings again, to fill a large archive.".to_owned(),
+                }),
+                slug: format!("rerun-{number}"),
+                title: format!("{} (rerun {number})", TITLES[i % TITLES.len()]),
+                published_at: Some(now - (missing - i) as i64 * 3600),
+                hover_text: format!("Rerun {number}."),
+                transcript: format!("Panel 1: The sea again.\nMARLO: Rerun number {number}."),
+                notes: format!("Rerun **{number}** of the demo."),
+                content_warning: String::new(),
+                tags: vec![["sea", "lighthouse", "weather"][i % 3].to_owned()],
+                characters: vec![CAST[i % CAST.len()].0.to_owned()],
+                images: vec![ReadyImage {
+                    processed: clone_processed(source),
+                    alt: format!("Rerun {number}: the sea and the lighthouse."),
+                }],
+            }
+        })
+        .collect();
+    write_pages(
+        db,
+        &Target {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        pages,
+    )
+    .await?;
+    tracing::info!(total, "demo archive grown");
+    Ok(())
+}
+
+fn clone_processed(p: &media::Processed) -> media::Processed {
+    media::Processed {
+        hash: p.hash.clone(),
+        width: p.width,
+        height: p.height,
+        source_format: p.source_format,
+        widths: p.widths.clone(),
+        fallback_ext: p.fallback_ext,
+        thumb_width: p.thumb_width,
+        thumb_height: p.thumb_height,
+        source_bytes: p.source_bytes,
+        files: Vec::new(),
+    }
+}
+
 /// What each demo page is, before drawing.
 struct PageSpec {
     index: u32,

@@ -201,7 +201,7 @@ async fn render_chapter(
     let views = pages
         .iter()
         .map(|p| {
-            let view = page_view(&site, p, &images, &[], Default::default(), before);
+            let view = page_view(&site, p, &images, &[], Default::default(), before, false);
             before += view.images.len();
             view
         })

@@ -141,7 +141,7 @@ async fn render_page(
     let images = comics::pages::images_for(&state.db, &[page.id]).await?;
     let navigation = comics::pages::navigation(&state.db, &page, now).await?;
     let labels = comics::taxonomy::labels_for_page(&state.db, page.id).await?;
-    let view = page_view(site, &page, &images, &labels, navigation, 0);
+    let view = page_view(site, &page, &images, &labels, navigation, 0, true);
 
     let path = if is_home {
         site.urls.home(page.series_id)
@@ -239,7 +239,7 @@ pub async fn render_preview(
             }
         }))
         .collect();
-    let view = page_view(&site, &page, &images, &labels, navigation, 0);
+    let view = page_view(&site, &page, &images, &labels, navigation, 0, true);
     let mut meta = Meta::new(&site, Some(&page.title), "", &view.url);
     meta.noindex = true;
     let body = state.templates.render(
@@ -264,6 +264,8 @@ pub fn page_view(
     labels: &[PageLabel],
     nav: comics::Navigation,
     images_before: usize,
+    // The chapter view shows no notes: skip rendering them.
+    with_notes: bool,
 ) -> PageView {
     let urls = &site.urls;
     let series = page.series_id;
@@ -295,7 +297,11 @@ pub fn page_view(
         date_iso,
         hover_text: page.hover_text.clone(),
         transcript: page.transcript.clone(),
-        notes_html: markdown::to_html(&page.notes),
+        notes_html: if with_notes {
+            markdown::to_html(&page.notes)
+        } else {
+            String::new()
+        },
         content_warning: page.content_warning.clone(),
         chapter: page.chapter_slug.as_ref().map(|slug| LinkView {
             title: page.chapter_title.clone().unwrap_or_default(),

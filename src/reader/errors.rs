@@ -1,10 +1,10 @@
 //! Friendly error pages, and the request-id / query-count headers.
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{web, HttpMessage};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::web;
 use serde::Serialize;
 
 use crate::error::{AppError, ErrorPage};
@@ -98,32 +98,4 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, res).map_into_right_body(),
     ))
-}
-
-/// Adds `X-Request-Id` (the id on every log line of this request) and, when
-/// `debug.query_count_header` is on, `Server-Timing` with the query count.
-pub async fn request_headers(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = req
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(|id| id.to_string());
-    let count_queries = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.config.debug.query_count_header);
-    let (res, queries) = crate::telemetry::count_queries_in(next.call(req)).await;
-    let mut res = res?;
-    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), id);
-    }
-    if count_queries {
-        if let Ok(value) = HeaderValue::from_str(&format!("db;desc=\"{queries} queries\"")) {
-            res.headers_mut()
-                .insert(header::HeaderName::from_static("server-timing"), value);
-        }
-    }
-    Ok(res)
 }

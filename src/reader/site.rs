@@ -9,7 +9,16 @@ use crate::comics::{self, Series, SeriesId, StaticPageLink};
 use crate::error::AppError;
 use crate::startup::AppState;
 
-/// The site as one request sees it. Loaded with three small queries.
+/// What every page needs from the database: settings, series, menu links.
+/// Kept in memory (`AppState::site_data`) and reloaded on content changes.
+#[derive(Debug, Clone)]
+pub struct SiteData {
+    pub settings: SiteSettings,
+    pub series: Vec<Series>,
+    pub static_links: Vec<StaticPageLink>,
+}
+
+/// The site as one request sees it.
 pub struct Site {
     pub settings: SiteSettings,
     pub series: Vec<Series>,
@@ -23,9 +32,21 @@ impl Site {
     /// Loads the site; `series_slug` comes from `/series/{series}/…` URLs and
     /// selects a series other than the primary one (404 if unknown).
     pub async fn load(state: &AppState, series_slug: Option<&str>) -> Result<Self, AppError> {
-        let settings = comics::settings::load(&state.db).await?;
-        let series = comics::series::list(&state.db).await?;
-        let static_links = comics::static_pages::nav_links(&state.db).await?;
+        let data = state
+            .site_data
+            .get_or_load(&state.cache, || async {
+                Ok::<_, AppError>(SiteData {
+                    settings: comics::settings::load(&state.db).await?,
+                    series: comics::series::list(&state.db).await?,
+                    static_links: comics::static_pages::nav_links(&state.db).await?,
+                })
+            })
+            .await?;
+        let SiteData {
+            settings,
+            series,
+            static_links,
+        } = (*data).clone();
         let current = match series_slug {
             Some(slug) => Some(
                 series
