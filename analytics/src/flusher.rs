@@ -86,8 +86,8 @@ impl Flusher {
         let durable = self.shared.durable_seq.load(Ordering::Acquire);
         self.shared
             .ledger
-            .lag
-            .store(durable.saturating_sub(from), Ordering::Relaxed);
+            .applied_seq
+            .store(from, Ordering::Relaxed);
         if durable <= from {
             spool::clean(&self.shared, from, self.dedupe_window);
             return Ok(false);
@@ -121,8 +121,8 @@ impl Flusher {
                     .fetch_add(batch.records, Ordering::Relaxed);
                 self.shared
                     .ledger
-                    .lag
-                    .store(durable.saturating_sub(batch.upto), Ordering::Relaxed);
+                    .applied_seq
+                    .store(batch.upto, Ordering::Relaxed);
                 spool::clean(&self.shared, batch.upto, self.dedupe_window);
                 Ok(batch.upto < durable)
             }

@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-#[derive(Default)]
 pub struct Ledger {
     /// Requests that reached the beacon or events endpoints.
     pub received: AtomicU64,
@@ -21,8 +20,10 @@ pub struct Ledger {
     pub dropped_too_large: AtomicU64,
     pub dropped_rate_limit: AtomicU64,
     pub dropped_disk: AtomicU64,
-    /// Spooled but not yet in the database (records).
-    pub lag: AtomicU64,
+    /// Highest spool sequence on disk, and highest applied to the
+    /// database (u64::MAX until the database has been reached).
+    pub durable_seq: AtomicU64,
+    pub applied_seq: AtomicU64,
     /// 1 while the database accepts writes.
     pub database_up: AtomicU64,
 }
@@ -42,6 +43,25 @@ pub struct LedgerSnapshot {
     pub database_up: bool,
 }
 
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger {
+            received: AtomicU64::new(0),
+            spooled: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            opted_out: AtomicU64::new(0),
+            dropped_invalid: AtomicU64::new(0),
+            dropped_too_large: AtomicU64::new(0),
+            dropped_rate_limit: AtomicU64::new(0),
+            dropped_disk: AtomicU64::new(0),
+            durable_seq: AtomicU64::new(0),
+            applied_seq: AtomicU64::new(u64::MAX),
+            database_up: AtomicU64::new(0),
+        }
+    }
+}
+
 impl Ledger {
     pub fn snapshot(&self) -> LedgerSnapshot {
         let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
@@ -55,8 +75,18 @@ impl Ledger {
             dropped_too_large: get(&self.dropped_too_large),
             dropped_rate_limit: get(&self.dropped_rate_limit),
             dropped_disk: get(&self.dropped_disk),
-            lag: get(&self.lag),
+            lag: self.lag(),
             database_up: get(&self.database_up) == 1,
+        }
+    }
+
+    /// Spooled but not yet in the database (records); everything spooled
+    /// while the database has not been reached yet.
+    pub fn lag(&self) -> u64 {
+        let durable = self.durable_seq.load(Ordering::Relaxed);
+        match self.applied_seq.load(Ordering::Relaxed) {
+            u64::MAX => durable,
+            applied => durable.saturating_sub(applied),
         }
     }
 

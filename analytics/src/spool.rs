@@ -164,6 +164,10 @@ impl Spool {
             writable: AtomicBool::new(true),
             ledger,
         });
+        shared
+            .ledger
+            .durable_seq
+            .store(next_seq - 1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(16_384);
         let mut writer = Writer {
             dir: options.dir,
@@ -263,6 +267,10 @@ impl Writer {
             Ok(()) => {
                 let last = self.next_seq - 1;
                 self.shared.durable_seq.store(last, Ordering::Release);
+                self.shared
+                    .ledger
+                    .durable_seq
+                    .store(last, Ordering::Relaxed);
                 if let Some(segment) = self.shared.segments().get_mut(&self.current_first) {
                     segment.last_seq = last;
                     segment.bytes = self.current_len;
