@@ -45,7 +45,41 @@ pub struct Config {
     pub email: EmailConfig,
     pub admin: AdminConfig,
     pub cache: crate::cache::CacheConfig,
+    pub analytics: AnalyticsConfig,
     pub debug: DebugConfig,
+}
+
+/// The separate analytics service (`halftone-analytics`), when there is one.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// Its public address, which readers' browsers send page views to
+    /// (e.g. `https://stats.example.com`). Unset: no beacon on reader pages.
+    pub url: Option<Url>,
+    /// The address the site itself reports events to (default: `url`).
+    pub internal_url: Option<Url>,
+    /// The secret shared with the service (its `HALFTONE_ANALYTICS_SECRET`):
+    /// signs the admin's way into the dashboard and authorizes reports.
+    #[serde(skip_serializing)]
+    pub secret: Option<SecretString>,
+}
+
+impl AnalyticsConfig {
+    /// Public base URL without a trailing slash.
+    pub fn public_base(&self) -> Option<String> {
+        self.url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+    }
+
+    /// Where the site posts events, when it can (address and secret known).
+    pub fn report_base(&self) -> Option<String> {
+        self.secret.as_ref()?;
+        self.internal_url
+            .as_ref()
+            .or(self.url.as_ref())
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -179,6 +213,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             admin: AdminConfig::default(),
             cache: crate::cache::CacheConfig::default(),
+            analytics: AnalyticsConfig::default(),
             debug: DebugConfig::default(),
         }
     }
@@ -275,7 +310,11 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let env = Env::prefixed("HALFTONE_").split("__").filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
-            !NOT_SETTINGS.contains(&key.as_str()) && !key.starts_with("test_")
+            // HALFTONE_ANALYTICS_* (one underscore) configure the analytics
+            // service, which may share this environment.
+            !NOT_SETTINGS.contains(&key.as_str())
+                && !key.starts_with("test_")
+                && !key.starts_with("analytics_")
         });
         Self::from_figment(
             Figment::from(Serialized::defaults(Config::default()))
@@ -294,6 +333,28 @@ impl Config {
         self.backend()?;
         if !matches!(self.public_url.scheme(), "http" | "https") {
             return Err(invalid("public_url", "must start with http:// or https://"));
+        }
+        for (setting, url) in [
+            ("analytics.url", &self.analytics.url),
+            ("analytics.internal_url", &self.analytics.internal_url),
+        ] {
+            if url
+                .as_ref()
+                .is_some_and(|u| !matches!(u.scheme(), "http" | "https"))
+            {
+                return Err(invalid(setting, "must start with http:// or https://"));
+            }
+        }
+        if self
+            .analytics
+            .secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < 16)
+        {
+            return Err(invalid(
+                "analytics.secret",
+                "must be at least 16 characters",
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));

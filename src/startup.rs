@@ -32,6 +32,8 @@ pub struct AppState {
     pub cache: Arc<PageCache>,
     /// Settings, series and menu, shared by every page.
     pub site_data: crate::cache::Memo<crate::reader::site::SiteData>,
+    /// Server-side events for the analytics service (never blocks).
+    pub analytics: crate::analytics::Reporter,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl Application {
             .await
             .context("cache settings")?,
         );
+        let config_analytics = config.analytics.clone();
         let state = web::Data::new(AppState {
             config,
             db,
@@ -104,6 +107,7 @@ impl Application {
             login_limiter: LoginLimiter::new(),
             cache,
             site_data: Default::default(),
+            analytics: crate::analytics::Reporter::start(&config_analytics),
         });
         spawn_invalidation_listener(&state);
         crate::queue::notify::spawn_periodic(state.clone().into_inner());

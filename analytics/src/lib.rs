@@ -33,6 +33,32 @@ pub use config::Config;
 /// for the spool writer to finish and flushes what it can to the database.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     config.validate()?;
+    let listener = std::net::TcpListener::bind(&config.bind)
+        .with_context(|| format!("cannot listen on HALFTONE_ANALYTICS_BIND={}", config.bind))?;
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    serve_with(config, listener, prometheus).await
+}
+
+/// Like [`run`], on a listener bound by the caller (tests embed the service
+/// this way, on port 0).
+///
+/// Embedded in another program, the service leaves the global metrics
+/// recorder to its host: its `/metrics` then shows only the ledger it sets.
+pub async fn serve(config: Config, listener: std::net::TcpListener) -> anyhow::Result<()> {
+    let private = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .build_recorder()
+        .handle();
+    serve_with(config, listener, private).await
+}
+
+async fn serve_with(
+    config: Config,
+    listener: std::net::TcpListener,
+    prometheus: metrics_exporter_prometheus::PrometheusHandle,
+) -> anyhow::Result<()> {
+    config.validate()?;
     let now = chrono::Utc::now().timestamp();
     let ledger = Arc::new(ledger::Ledger::default());
     let realtime = Arc::new(realtime::Realtime::default());
@@ -47,9 +73,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )?;
     let salts = salt::Salts::open(&config.spool_dir, &config.site, now)?;
     let store = store::Store::new(&config.database_url, config.max_connections)?;
-    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .context("cannot install the metrics recorder")?;
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let flusher = tokio::spawn(
@@ -62,8 +85,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .run(stopped),
     );
 
-    let listener = std::net::TcpListener::bind(&config.bind)
-        .with_context(|| format!("cannot listen on HALFTONE_ANALYTICS_BIND={}", config.bind))?;
     let address = listener.local_addr()?;
     let workers = config
         .workers

@@ -285,9 +285,14 @@ async fn pixel(
             .id
             .clone()
             .unwrap_or_else(|| hex::encode(rand::random::<[u8; 12]>()));
+        // The page passes its canonical URL (templates cannot parse URLs).
+        let path = match url::Url::parse(&query.p) {
+            Ok(url) => url.path().to_owned(),
+            Err(_) => query.p.clone(),
+        };
         let beacon = Beacon {
             id,
-            p: query.p.clone(),
+            p: path,
             c: query.c,
             r: None,
             w: None,

@@ -85,3 +85,17 @@ pub async fn show(
     };
     view::render(&state, &req, "admin/dashboard.html", &ctx)
 }
+
+/// `/admin/analytics`: signs the admin into the analytics service's
+/// dashboard with a short-lived token (404 when no service is configured).
+pub async fn analytics(
+    state: web::Data<AppState>,
+    _session: Session,
+) -> Result<HttpResponse, AppError> {
+    let url =
+        crate::analytics::dashboard_sign_in(&state.config.analytics).ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, url))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .finish())
+}

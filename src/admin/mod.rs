@@ -112,6 +112,7 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
             post().to(structure::static_delete),
         ),
         (Method::GET, "/queue", get().to(queue::show)),
+        (Method::GET, "/analytics", get().to(dashboard::analytics)),
         (Method::POST, "/queue", post().to(queue::save)),
         (Method::GET, "/account", get().to(accounts::account)),
         (

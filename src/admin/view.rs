@@ -29,6 +29,8 @@ pub struct AdminChrome {
     pub flash: Option<Flash>,
     /// The author's zone, for showing times.
     pub timezone: String,
+    /// Whether the analytics dashboard can be opened from here.
+    pub analytics: bool,
 }
 
 impl AdminChrome {
@@ -47,6 +49,8 @@ impl AdminChrome {
             active,
             flash: read_flash(req),
             timezone: settings.timezone,
+            analytics: state.config.analytics.public_base().is_some()
+                && state.config.analytics.secret.is_some(),
         })
     }
 }

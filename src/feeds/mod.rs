@@ -72,6 +72,16 @@ async fn serve(
     req: HttpRequest,
     format: Format,
 ) -> Result<HttpResponse, AppError> {
+    // Counted before the cache: most fetches are answered from it.
+    state.analytics.report(crate::analytics::Event::Feed {
+        path: req.path().to_owned(),
+        ua: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+    });
     let series = req.match_info().get("series").map(str::to_owned);
     let chapter = req.match_info().get("chapter").map(str::to_owned);
     response::page(&state, &req, move |state| {

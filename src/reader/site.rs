@@ -26,6 +26,8 @@ pub struct Site {
     /// Index into `series` of the series this request is about.
     current: Option<usize>,
     pub urls: Urls,
+    /// The analytics service's public address, for the page-view beacon.
+    analytics: Option<String>,
 }
 
 impl Site {
@@ -68,6 +70,7 @@ impl Site {
             static_links,
             current,
             urls,
+            analytics: state.config.analytics.public_base(),
         })
     }
 
@@ -162,6 +165,7 @@ impl Site {
             nav,
             series_links,
             year: chrono::Utc::now().format("%Y").to_string(),
+            analytics: self.analytics.clone(),
             hiatus: self.settings.hiatus.then(|| {
                 if self.settings.hiatus_message.trim().is_empty() {
                     "The comic is taking a short break. New pages will be back soon!".to_owned()
@@ -188,6 +192,8 @@ pub struct Chrome {
     pub year: String,
     /// Shown on every page while the comic is on hiatus.
     pub hiatus: Option<String>,
+    /// Where the page-view beacon goes (None: no beacon).
+    pub analytics: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -7,6 +7,7 @@ mod common;
 mod admin_auth;
 mod admin_editor;
 mod admin_manage;
+mod analytics;
 mod browser;
 mod cache;
 mod cli;

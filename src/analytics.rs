@@ -1,0 +1,155 @@
+//! The site's side of analytics: reports server-side events (feed fetches,
+//! search queries) to the separate `halftone-analytics` service, and signs
+//! admins into its dashboard.
+//!
+//! Reporting never slows a reader's request: an event goes into a bounded
+//! queue (`try_send`, no waiting) and a background task posts batches. While
+//! the service is down, up to `MAX_PENDING` events wait and are retried with
+//! the same ids (so the service counts each once); beyond that the oldest are
+//! dropped and counted in `/metrics`. Page views do not pass here at all:
+//! readers' browsers send them straight to the service.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::config::AnalyticsConfig;
+
+const QUEUE: usize = 4096;
+const MAX_PENDING: usize = 10_000;
+const BATCH: usize = 500;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Event {
+    Feed { path: String, ua: String },
+    Search { query: String },
+}
+
+#[derive(Serialize)]
+struct Wire<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    event: &'a Event,
+}
+
+/// A cheap handle; `report` never blocks.
+#[derive(Clone)]
+pub struct Reporter {
+    tx: Option<mpsc::Sender<Event>>,
+}
+
+impl Reporter {
+    /// Starts the background sender when the service and secret are configured.
+    pub fn start(config: &AnalyticsConfig) -> Reporter {
+        let (Some(base), Some(secret)) = (config.report_base(), config.secret.as_ref()) else {
+            return Reporter { tx: None };
+        };
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let secret = secret.expose_secret().to_owned();
+        tokio::spawn(send_loop(format!("{base}/api/events"), secret, rx));
+        Reporter { tx: Some(tx) }
+    }
+
+    pub fn disabled() -> Reporter {
+        Reporter { tx: None }
+    }
+
+    pub fn report(&self, event: Event) {
+        if let Some(tx) = &self.tx {
+            if tx.try_send(event).is_err() {
+                metrics::counter!("halftone_analytics_events_dropped_total").increment(1);
+            }
+        }
+    }
+}
+
+async fn send_loop(url: String, secret: String, mut rx: mpsc::Receiver<Event>) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "cannot build the analytics client; events are not reported");
+            return;
+        }
+    };
+    let mut pending: Vec<(String, Event)> = Vec::new();
+    let mut failing = false;
+    loop {
+        // Wait for something to send, then gather what else is queued.
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(event) => pending.push((new_id(), event)),
+                None => return,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        while let Ok(event) = rx.try_recv() {
+            pending.push((new_id(), event));
+        }
+        if pending.len() > MAX_PENDING {
+            let excess = pending.len() - MAX_PENDING;
+            pending.drain(..excess);
+            metrics::counter!("halftone_analytics_events_dropped_total").increment(excess as u64);
+        }
+        let take = pending.len().min(BATCH);
+        let body: Vec<Wire> = pending[..take]
+            .iter()
+            .map(|(id, event)| Wire { id, event })
+            .collect();
+        let sent = client
+            .post(&url)
+            .bearer_auth(&secret)
+            .json(&body)
+            .send()
+            .await;
+        match sent {
+            // 4xx other than 429 would fail again the same way: drop, say so.
+            Ok(response)
+                if response.status().is_success()
+                    || (response.status().is_client_error()
+                        && response.status().as_u16() != 429) =>
+            {
+                if !response.status().is_success() {
+                    tracing::warn!(status = %response.status(), "the analytics service refused events");
+                }
+                pending.drain(..take);
+                metrics::counter!("halftone_analytics_events_sent_total").increment(take as u64);
+                if failing {
+                    tracing::info!("analytics service reachable again");
+                    failing = false;
+                }
+            }
+            outcome => {
+                if !failing {
+                    let reason = match outcome {
+                        Ok(response) => response.status().to_string(),
+                        Err(error) => error.to_string(),
+                    };
+                    tracing::warn!(%reason, "cannot report to the analytics service; will retry");
+                    failing = true;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+}
+
+fn new_id() -> String {
+    hex::encode(rand::random::<[u8; 12]>())
+}
+
+/// The dashboard's sign-in address for an admin, valid for two minutes.
+pub fn dashboard_sign_in(config: &AnalyticsConfig) -> Option<String> {
+    let base = config.public_base()?;
+    let secret = config.secret.as_ref()?;
+    let token = halftone_analytics::auth::sign_in_token(
+        secret.expose_secret(),
+        chrono::Utc::now().timestamp(),
+    );
+    Some(format!("{base}/auth?token={token}"))
+}
