@@ -246,6 +246,27 @@ pub fn normalise_query(query: &str) -> Option<String> {
     Some(joined.chars().take(100).collect())
 }
 
+/// [`agent`], remembered: readers' user agents repeat a lot, and parsing
+/// one is the dearest step of taking a hit.
+pub fn agent_cached(ua: &str) -> (bool, String, String) {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, (bool, String, String)>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(ua).cloned()) {
+        return hit;
+    }
+    let parsed = agent(ua);
+    if let Ok(mut cache) = cache.lock() {
+        // Bounded: a flood of made-up agents only costs parsing, not memory.
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(ua.to_owned(), parsed.clone());
+    }
+    parsed
+}
+
 /// The user agent's family: (is_bot, name, os).
 pub fn agent(ua: &str) -> (bool, String, String) {
     let lower = ua.to_ascii_lowercase();
@@ -315,7 +336,7 @@ pub fn from_beacon(
     let width = check_width(beacon.w)?;
     let referral = referrer(beacon.r.as_deref(), client.site_host)?;
     let internal = beacon.r.as_deref().is_some_and(|r| !r.is_empty()) && referral.is_none();
-    let (bot, name, os) = agent(client.ua);
+    let (bot, name, os) = agent_cached(client.ua);
     let (rh, rp) = referral.map_or((None, None), |(h, p)| (Some(h), Some(p)));
     Ok(Record {
         seq: 0,
@@ -353,7 +374,7 @@ pub fn from_event(
     let page = check_page(event.page)?;
     let width = check_width(event.width)?;
     let ua = event.ua.as_deref().unwrap_or("");
-    let (bot, name, os) = agent(ua);
+    let (bot, name, os) = agent_cached(ua);
     let mut record = Record {
         seq: 0,
         t: now,
