@@ -246,12 +246,15 @@ pub fn normalise_query(query: &str) -> Option<String> {
     Some(joined.chars().take(100).collect())
 }
 
+/// (is_bot, browser or agent name, operating system).
+type Agent = (bool, String, String);
+
 /// [`agent`], remembered: readers' user agents repeat a lot, and parsing
 /// one is the dearest step of taking a hit.
 pub fn agent_cached(ua: &str) -> (bool, String, String) {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<String, (bool, String, String)>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<String, Agent>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(ua).cloned()) {
         return hit;
