@@ -190,3 +190,72 @@ async fn the_site_serves_normally_with_the_analytics_service_down() {
         "metrics still served"
     );
 }
+
+#[tokio::test]
+async fn a_real_browser_counts_one_view_per_page_without_cookies() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let analytics = start_analytics(dir.path()).await;
+    let base = analytics.clone();
+    let app = spawn_app_with(move |c| {
+        c.analytics.url = Some(base.parse().expect("url"));
+        c.analytics.secret = Some(SECRET.to_owned().into());
+    })
+    .await;
+    seed_pages(&app, 4, 1).await;
+    let Some(browser) = crate::common::browser::start().await else {
+        return;
+    };
+    let c = &browser.client;
+    c.goto(&app.url("/comic/p2")).await.expect("goto");
+    browser.press(fantoccini::key::Key::Right.into()).await;
+    browser.wait_for("location.pathname === '/comic/p3'").await;
+    let cookies = c
+        .execute("return document.cookie", vec![])
+        .await
+        .expect("cookies");
+    assert_eq!(
+        cookies,
+        serde_json::json!(""),
+        "nothing stored for the reader"
+    );
+
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let stats = loop {
+        let stats: serde_json::Value = client
+            .get(format!("{analytics}/api/stats"))
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        let counted = stats["totals"]["views"].as_i64().unwrap_or(0)
+            + stats["totals"]["bots"].as_i64().unwrap_or(0);
+        if counted >= 2 || Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Headless Chromium names itself HeadlessChrome: counted apart as a bot.
+    let views = stats["totals"]["views"].as_i64().unwrap_or(0)
+        + stats["totals"]["bots"].as_i64().unwrap_or(0);
+    assert_eq!(views, 2, "one hit per page view: {stats:#}");
+    let pages: Vec<String> = stats["top"]["pages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| row[0].as_str().unwrap_or("").to_owned())
+        .collect();
+    let bots: Vec<String> = stats["top"]["bots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| row[0].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        pages.len() == 2 || !bots.is_empty(),
+        "the two pages or the headless agent are named: {stats:#}"
+    );
+}
