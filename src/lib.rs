@@ -21,5 +21,6 @@ pub mod metrics;
 pub mod queue;
 pub mod reader;
 pub mod render;
+pub mod search;
 pub mod startup;
 pub mod telemetry;

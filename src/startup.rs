@@ -34,6 +34,8 @@ pub struct AppState {
     pub site_data: crate::cache::Memo<crate::reader::site::SiteData>,
     /// Server-side events for the analytics service (never blocks).
     pub analytics: crate::analytics::Reporter,
+    /// The full-text index of published pages (see `search`).
+    pub search: crate::search::Search,
 }
 
 impl AppState {
@@ -108,7 +110,9 @@ impl Application {
             cache,
             site_data: Default::default(),
             analytics: crate::analytics::Reporter::start(&config_analytics),
+            search: crate::search::Search::empty().context("search index")?,
         });
+        crate::search::spawn_maintainer(&state.clone().into_inner());
         spawn_invalidation_listener(&state);
         crate::queue::notify::spawn_periodic(state.clone().into_inner());
         let server = run(listener, state.clone())?;

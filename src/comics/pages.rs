@@ -575,3 +575,27 @@ pub async fn media_as_images(
         })
         .collect())
 }
+
+/// Visible pages among `ids`, with their covers (order not kept).
+pub async fn visible_summaries(
+    db: &Db,
+    ids: &[PageId],
+    now: i64,
+) -> Result<Vec<PageSummary>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        concat!(
+            select_summaries!(),
+            " WHERE p.id IN ({}) AND ",
+            visible!("p")
+        ),
+        placeholders(ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.bind(now).fetch_all(db).await
+}

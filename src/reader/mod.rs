@@ -8,6 +8,7 @@ pub mod assets;
 pub mod comic;
 pub mod errors;
 pub mod response;
+pub mod search;
 pub mod seo;
 pub mod site;
 pub mod static_pages;
@@ -32,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/", web::get().to(comic::home))
                 .configure(series_routes),
         )
+        .route("/search", web::get().to(search::search))
         .configure(series_routes)
         .route("/{slug}", web::get().to(static_pages::show));
 }

@@ -19,3 +19,4 @@ mod navigation;
 mod queries;
 mod reader;
 mod scheduling;
+mod search;
