@@ -85,6 +85,13 @@ async fn feed_fetches_reach_the_service_and_admins_reach_the_dashboard() {
             .expect("feed");
         assert_eq!(response.status(), 200);
     }
+    // A reader's search is reported too (the terms, not who searched).
+    let search = client
+        .get(app.url("/search?q=Page%20Two"))
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(search.status(), 200);
     // The site reports in the background; wait for the service to count them.
     let deadline = Instant::now() + Duration::from_secs(15);
     let feeds = loop {
@@ -97,7 +104,13 @@ async fn feed_fetches_reach_the_service_and_admins_reach_the_dashboard() {
             .json()
             .await
             .expect("json");
-        if stats["totals"]["feeds"] == 3 || Instant::now() > deadline {
+        if (stats["totals"]["feeds"] == 3 && stats["totals"]["searches"] == 1)
+            || Instant::now() > deadline
+        {
+            assert_eq!(
+                stats["top"]["searches"],
+                serde_json::json!([["page two", 1]])
+            );
             break stats["top"]["feeds"].clone();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
