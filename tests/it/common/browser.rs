@@ -105,9 +105,10 @@ fn which_path(name: &str) -> String {
 }
 
 impl Browser {
-    /// Waits until `script` (a JS expression) is truthy.
+    /// Waits until `script` (a JS expression) is truthy, up to 25 s: the
+    /// editor's reconnect backoff alone can reach 10 s after an outage.
     pub async fn wait_for(&self, script: &str) {
-        for _ in 0..100 {
+        for _ in 0..250 {
             let value = self
                 .client
                 .execute(&format!("return !!({script});"), vec![])
