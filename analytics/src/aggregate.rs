@@ -35,6 +35,7 @@ impl Aggregate {
                     bump("comic", &page.to_string());
                 }
                 if r.entry {
+                    bump("entries", "");
                     bump("entry", &r.path);
                 }
                 if let (Some(host), Some(page)) = (&r.rh, &r.rp) {

@@ -179,6 +179,7 @@ pub async fn build(
             "bots" => totals.bots = n,
             "searches" => totals.searches = n,
             "feeds" => totals.feeds = n,
+            "entries" => totals.entries = n,
             _ => {}
         }
     }
@@ -190,12 +191,6 @@ pub async fn build(
     totals.uniques = daily.iter().map(|(_, n)| n).sum();
     let top = |metric: &'static str| store.top(metric, from, to, 10);
     let entries = top("entry").await?;
-    totals.entries = store
-        .top("entry", from, to, i64::MAX)
-        .await?
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
     Ok(Report {
         range,
         from,
