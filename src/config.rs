@@ -46,6 +46,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub cache: crate::cache::CacheConfig,
     pub analytics: AnalyticsConfig,
+    pub newsletter: NewsletterConfig,
     pub debug: DebugConfig,
 }
 
@@ -189,6 +190,49 @@ impl Default for AdminConfig {
     }
 }
 
+/// Subscribers and the mails Halftone sends them (`newsletter/`).
+/// Nothing is offered to readers unless `email.transport` can send.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NewsletterConfig {
+    /// Offer the subscribe form (when mail can be sent at all).
+    pub enabled: bool,
+    /// Most mails sent per minute, all nodes together (confirmations too).
+    pub max_per_minute: u32,
+    /// First wait after the SMTP server refused or was unreachable; it
+    /// doubles per failed attempt up to `retry_max_secs`.
+    pub retry_min_secs: u64,
+    pub retry_max_secs: u64,
+    /// Attempts before a mail is given up as failed (the admin can retry it).
+    pub max_attempts: u32,
+    /// How long a node may send without renewing its claim to be the sender;
+    /// after a crash another node (or the restarted one) waits this long.
+    pub sender_lease_secs: u64,
+    /// How long a confirmation link stays valid.
+    pub confirm_hours: u64,
+    /// How often the sender looks for pages that went live (auto-send).
+    pub check_secs: u64,
+    /// Key for signed links. Default: a random key made once and kept in
+    /// the database (so every node and old mails agree).
+    pub secret: Option<SecretString>,
+}
+
+impl Default for NewsletterConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_per_minute: 120,
+            retry_min_secs: 30,
+            retry_max_secs: 3600,
+            max_attempts: 12,
+            sender_lease_secs: 30,
+            confirm_hours: 72,
+            check_secs: 15,
+            secret: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct DebugConfig {
@@ -214,6 +258,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             cache: crate::cache::CacheConfig::default(),
             analytics: AnalyticsConfig::default(),
+            newsletter: NewsletterConfig::default(),
             debug: DebugConfig::default(),
         }
     }
@@ -331,6 +376,25 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.backend()?;
+        let n = &self.newsletter;
+        if n.max_per_minute == 0 || n.max_per_minute > 60_000 {
+            return Err(invalid("newsletter.max_per_minute", "must be 1 to 60000"));
+        }
+        if n.retry_min_secs == 0 || n.retry_max_secs < n.retry_min_secs {
+            return Err(invalid(
+                "newsletter.retry_max_secs",
+                "retry_min_secs must be at least 1 and retry_max_secs at least retry_min_secs",
+            ));
+        }
+        if n.max_attempts == 0 {
+            return Err(invalid("newsletter.max_attempts", "must be at least 1"));
+        }
+        if n.sender_lease_secs < 2 || n.confirm_hours == 0 || n.check_secs == 0 {
+            return Err(invalid(
+                "newsletter",
+                "sender_lease_secs must be at least 2; confirm_hours and check_secs at least 1",
+            ));
+        }
         if !matches!(self.public_url.scheme(), "http" | "https") {
             return Err(invalid("public_url", "must start with http:// or https://"));
         }

@@ -30,6 +30,21 @@ pub struct Mail {
     pub html: Option<String>,
     /// Extra headers (name, value), e.g. `List-Unsubscribe`.
     pub headers: Vec<(String, String)>,
+    /// A stable `Message-ID` (without `<>`): a mail sent again after a crash
+    /// keeps its id, so a receiver that has it already can tell.
+    pub message_id: Option<String>,
+}
+
+/// Why a mail could not be sent, as the sender needs to know it.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Try again later: the server is down, busy, or answered 4xx.
+    #[error("{0}")]
+    Transient(String),
+    /// Trying again will not help: the server refused this mail (5xx) or
+    /// the mail itself is unusable.
+    #[error("{0}")]
+    Permanent(String),
 }
 
 impl Mailer {
@@ -81,22 +96,37 @@ impl Mailer {
 
     #[tracing::instrument(skip_all, fields(to = %mail.to, subject = %mail.subject))]
     pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
-        let message = self.build(mail)?;
+        self.try_send(mail).await.map_err(Into::into)
+    }
+
+    /// Sends and says whether a failure is worth retrying.
+    pub async fn try_send(&self, mail: Mail) -> Result<(), SendError> {
+        let message = self
+            .build(mail)
+            .map_err(|e| SendError::Permanent(format!("{e:#}")))?;
+        self.deliver(message).await
+    }
+
+    async fn deliver(&self, message: Message) -> Result<(), SendError> {
         match &self.backend {
             Backend::None => {
                 tracing::info!("mail not sent: no email transport is configured");
                 Ok(())
             }
-            Backend::Smtp(transport) => transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(Into::into),
+            Backend::Smtp(transport) => transport.send(message).await.map(|_| ()).map_err(|e| {
+                // 5xx: the server refused for good; anything else (no
+                // connection, timeout, 4xx, TLS) may pass.
+                if e.is_permanent() {
+                    SendError::Permanent(e.to_string())
+                } else {
+                    SendError::Transient(e.to_string())
+                }
+            }),
             Backend::File(transport) => transport
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(Into::into),
+                .map_err(|e| SendError::Transient(e.to_string())),
         }
     }
 
@@ -104,7 +134,8 @@ impl Mailer {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(mail.to)
-            .subject(mail.subject);
+            .subject(mail.subject)
+            .message_id(mail.message_id.map(|id| format!("<{id}>")));
         for (name, value) in mail.headers {
             builder = builder.raw_header(lettre::message::header::HeaderValue::new(
                 lettre::message::header::HeaderName::new_from_ascii(name)?,

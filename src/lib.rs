@@ -18,6 +18,7 @@ pub mod health;
 pub mod import;
 pub mod media;
 pub mod metrics;
+pub mod newsletter;
 pub mod queue;
 pub mod reader;
 pub mod render;

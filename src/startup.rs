@@ -36,6 +36,8 @@ pub struct AppState {
     pub analytics: crate::analytics::Reporter,
     /// The full-text index of published pages (see `search`).
     pub search: crate::search::Search,
+    /// Subscribers and the background sender (see `newsletter`).
+    pub newsletter: crate::newsletter::Newsletter,
 }
 
 impl AppState {
@@ -99,6 +101,7 @@ impl Application {
             .context("cache settings")?,
         );
         let config_analytics = config.analytics.clone();
+        let newsletter_enabled = config.newsletter.enabled && mailer.is_enabled();
         let state = web::Data::new(AppState {
             config,
             db,
@@ -111,7 +114,9 @@ impl Application {
             site_data: Default::default(),
             analytics: crate::analytics::Reporter::start(&config_analytics),
             search: crate::search::Search::empty().context("search index")?,
+            newsletter: crate::newsletter::Newsletter::new(newsletter_enabled),
         });
+        crate::newsletter::Newsletter::start(&state.clone().into_inner());
         crate::search::spawn_maintainer(&state.clone().into_inner());
         spawn_invalidation_listener(&state);
         crate::queue::notify::spawn_periodic(state.clone().into_inner());
@@ -142,8 +147,12 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped (SIGTERM/SIGINT or the handle), then lets the
+    /// newsletter sender finish the mail in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.state.newsletter.shutdown().await;
+        served
     }
 }
 

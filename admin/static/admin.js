@@ -22,6 +22,39 @@
     });
   });
 
+  // Newsletter: keep the progress bars of mailings current while they send.
+  var live = document.querySelector("[data-progress-url]");
+  if (live) {
+    var poll = function () {
+      fetch(live.getAttribute("data-progress-url"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          var sending = false;
+          data.mailings.forEach(function (m) {
+            var row = live.querySelector('[data-mailing="' + m.id + '"]');
+            if (!row) return;
+            var p = m.progress;
+            var bar = row.querySelector("progress");
+            if (bar) { bar.value = p.percent; bar.textContent = p.percent + "%"; }
+            var text = row.querySelector(".progress-text");
+            if (text) {
+              var parts = [p.sent + " of " + p.total + " sent"];
+              if (p.failed) parts.push(p.failed + " failed");
+              if (p.retrying) parts.push(p.retrying + " waiting to retry");
+              if (p.skipped) parts.push(p.skipped + " skipped");
+              if (p.cancelled) parts.push(p.cancelled + " cancelled");
+              text.textContent = parts.join(", ") + (p.done ? " · done" : "");
+            }
+            if (!p.done) sending = true;
+          });
+          if (sending) window.setTimeout(poll, 3000);
+        })
+        .catch(function () { window.setTimeout(poll, 10000); });
+    };
+    window.setTimeout(poll, 3000);
+  }
+
   // Reordering pages: drag a row, or use its ↑ ↓ buttons.
   var table = document.querySelector("table[data-reorder-url]");
   if (!table) return;

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod editor;
 pub mod login;
+pub mod newsletter;
 pub mod pages;
 pub mod queue;
 pub mod structure;
@@ -126,6 +127,44 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
             Method::POST,
             "/users/{id}/delete",
             post().to(accounts::user_delete),
+        ),
+        (Method::GET, "/subscribers", get().to(newsletter::subscribers)),
+        (
+            Method::GET,
+            "/subscribers/export.csv",
+            get().to(newsletter::export),
+        ),
+        (
+            Method::POST,
+            "/subscribers/{id}/delete",
+            post().to(newsletter::subscriber_delete),
+        ),
+        (Method::GET, "/newsletter", get().to(newsletter::overview)),
+        (
+            Method::GET,
+            "/newsletter/progress.json",
+            get().to(newsletter::progress),
+        ),
+        (
+            Method::POST,
+            "/newsletter/auto",
+            post().to(newsletter::save_auto),
+        ),
+        (
+            Method::POST,
+            "/newsletter/digest",
+            post().to(newsletter::send_digest),
+        ),
+        (Method::GET, "/newsletter/{id}", get().to(newsletter::mailing)),
+        (
+            Method::POST,
+            "/newsletter/{id}/retry",
+            post().to(newsletter::retry),
+        ),
+        (
+            Method::POST,
+            "/newsletter/{id}/cancel",
+            post().to(newsletter::cancel),
         ),
         (Method::GET, "/settings", get().to(accounts::site_settings)),
         (

@@ -599,3 +599,24 @@ pub async fn visible_summaries(
     }
     query.bind(now).fetch_all(db).await
 }
+
+/// Visible pages among `ids` (any series), oldest first by `live_at`.
+pub async fn visible_by_ids(db: &Db, ids: &[PageId], now: i64) -> Result<Vec<Page>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        concat!(
+            select_pages!(),
+            " WHERE p.id IN ({}) AND ",
+            visible!("p"),
+            " ORDER BY p.live_at, p.position, p.id"
+        ),
+        placeholders(ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.bind(now).fetch_all(db).await
+}

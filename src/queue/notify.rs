@@ -109,6 +109,7 @@ pub async fn check(state: &AppState) -> anyhow::Result<bool> {
                 text,
                 html: None,
                 headers: Vec::new(),
+                message_id: None,
             })
             .await?;
     }

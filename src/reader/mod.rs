@@ -18,6 +18,7 @@ pub mod welcome;
 use actix_web::web;
 
 use crate::feeds;
+use crate::newsletter::web as newsletter;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(comic::home))
@@ -34,6 +35,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(series_routes),
         )
         .route("/search", web::get().to(search::search))
+        .route("/subscribe", web::get().to(newsletter::form))
+        .route("/subscribe", web::post().to(newsletter::subscribe))
+        .route("/subscribe/confirm", web::get().to(newsletter::confirm_page))
+        .route("/subscribe/confirm", web::post().to(newsletter::confirm))
+        .route("/unsubscribe", web::get().to(newsletter::unsubscribe_page))
+        .route("/unsubscribe", web::post().to(newsletter::unsubscribe))
         .configure(series_routes)
         .route("/{slug}", web::get().to(static_pages::show));
 }

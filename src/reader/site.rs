@@ -28,6 +28,7 @@ pub struct Site {
     pub urls: Urls,
     /// The analytics service's public address, for the page-view beacon.
     analytics: Option<String>,
+    newsletter: bool,
 }
 
 impl Site {
@@ -71,6 +72,7 @@ impl Site {
             current,
             urls,
             analytics: state.config.analytics.public_base(),
+            newsletter: state.newsletter.enabled,
         })
     }
 
@@ -166,6 +168,7 @@ impl Site {
             series_links,
             year: chrono::Utc::now().format("%Y").to_string(),
             analytics: self.analytics.clone(),
+            newsletter: self.newsletter,
             hiatus: self.settings.hiatus.then(|| {
                 if self.settings.hiatus_message.trim().is_empty() {
                     "The comic is taking a short break. New pages will be back soon!".to_owned()
@@ -194,6 +197,8 @@ pub struct Chrome {
     pub hiatus: Option<String>,
     /// Where the page-view beacon goes (None: no beacon).
     pub analytics: Option<String>,
+    /// Offer the newsletter's subscribe form in the footer.
+    pub newsletter: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

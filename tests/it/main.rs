@@ -19,4 +19,5 @@ mod navigation;
 mod queries;
 mod reader;
 mod scheduling;
+mod newsletter;
 mod search;

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod browser;
 pub mod proxy;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

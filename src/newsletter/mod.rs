@@ -1,0 +1,148 @@
+//! Subscribers and the newsletter: double opt-in, signed unsubscribe links,
+//! mailings sent in the background from an outbox that survives restarts.
+//!
+//! - `subscribers`: the address list (pending → confirmed → unsubscribed).
+//! - `tokens`: signed confirm/unsubscribe links (HMAC; nothing stored per link).
+//! - `outbox`: mailings and one delivery row per recipient (the send log).
+//! - `compose`: the mails themselves (templates in `templates/email/`).
+//! - `sender`: the background sender (rate, lease, retries) and the
+//!   announcer that makes a mailing when pages go live.
+//! - `web`: the reader's side (`/subscribe`, `/unsubscribe`).
+//!
+//! The admin's side is `admin::newsletter`.
+
+pub mod compose;
+pub mod outbox;
+pub mod sender;
+pub mod subscribers;
+pub mod tokens;
+pub mod web;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::{watch, Notify, OnceCell};
+
+use crate::startup::AppState;
+
+/// The newsletter's share of `AppState`.
+pub struct Newsletter {
+    /// Whether readers are offered the form (mail can be sent, not disabled).
+    pub enabled: bool,
+    /// This process's name in the sender lease.
+    owner: String,
+    signer: OnceCell<tokens::Signer>,
+    wake: Notify,
+    stop: watch::Sender<bool>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Subscribe attempts per address: a bot cannot use the form to flood.
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Newsletter {
+    pub fn new(enabled: bool) -> Self {
+        let burst = NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN);
+        Self {
+            enabled,
+            owner: format!(
+                "{}-{}",
+                std::process::id(),
+                hex::encode(rand::random::<[u8; 6]>())
+            ),
+            signer: OnceCell::new(),
+            wake: Notify::new(),
+            stop: watch::channel(false).0,
+            task: std::sync::Mutex::new(None),
+            // Five tries, then one every two minutes, per address.
+            limiter: RateLimiter::keyed(
+                Quota::with_period(Duration::from_secs(120))
+                    .unwrap_or(Quota::per_minute(NonZeroU32::MIN))
+                    .allow_burst(burst),
+            ),
+        }
+    }
+
+    /// The key for signed links (loaded or made once per process).
+    pub async fn signer(&self, state: &AppState) -> Result<tokens::Signer, sqlx::Error> {
+        self.signer
+            .get_or_try_init(|| {
+                tokens::Signer::load(&state.db, state.config.newsletter.secret.as_ref())
+            })
+            .await
+            .cloned()
+    }
+
+    /// `Err(wait)` when this address has used up its subscribe attempts.
+    pub fn check_rate(&self, address: IpAddr) -> Result<(), Duration> {
+        use governor::clock::{Clock, DefaultClock};
+        if self.limiter.len() > 10_000 {
+            self.limiter.retain_recent();
+        }
+        self.limiter
+            .check_key(&address)
+            .map_err(|n| n.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Tells the sender on this node and, through events, on every node
+    /// that work was queued.
+    pub async fn wake_all(&self, state: &AppState) {
+        self.wake.notify_one();
+        state
+            .events
+            .publish("newsletter", serde_json::json!({}))
+            .await;
+    }
+
+    fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Starts the sender and the announcer on this node.
+    pub fn start(state: &Arc<AppState>) {
+        if !state.mailer.is_enabled() {
+            return;
+        }
+        let handle = sender::spawn(state.clone());
+        if let Ok(mut task) = state.newsletter.task.lock() {
+            *task = Some(handle);
+        }
+        sender::spawn_announcer(state.clone());
+        // Other nodes' "work queued" events wake this node's sender too.
+        let mut events = state.events.subscribe();
+        let mut stop = state.newsletter.stop_signal();
+        let weak = Arc::downgrade(state);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    event = events.recv() => match event {
+                        Ok(e) if e.topic == "newsletter" => {
+                            let Some(state) = weak.upgrade() else { break };
+                            state.newsletter.wake.notify_one();
+                        }
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    },
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
+
+    /// Lets the mail being sent finish, records it, and gives the lease
+    /// back so another node (or this one, restarted) goes on at once.
+    pub async fn shutdown(&self) {
+        self.stop.send_replace(true);
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            if tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("newsletter sender did not stop within 30 s");
+            }
+        }
+    }
+}
