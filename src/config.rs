@@ -214,6 +214,7 @@ pub struct NewsletterConfig {
     pub check_secs: u64,
     /// Key for signed links. Default: a random key made once and kept in
     /// the database (so every node and old mails agree).
+    #[serde(skip_serializing)]
     pub secret: Option<SecretString>,
 }
 

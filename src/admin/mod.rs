@@ -128,7 +128,11 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
             "/users/{id}/delete",
             post().to(accounts::user_delete),
         ),
-        (Method::GET, "/subscribers", get().to(newsletter::subscribers)),
+        (
+            Method::GET,
+            "/subscribers",
+            get().to(newsletter::subscribers),
+        ),
         (
             Method::GET,
             "/subscribers/export.csv",
@@ -155,7 +159,11 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
             "/newsletter/digest",
             post().to(newsletter::send_digest),
         ),
-        (Method::GET, "/newsletter/{id}", get().to(newsletter::mailing)),
+        (
+            Method::GET,
+            "/newsletter/{id}",
+            get().to(newsletter::mailing),
+        ),
         (
             Method::POST,
             "/newsletter/{id}/retry",

@@ -166,7 +166,10 @@ pub async fn export(
             .map_err(|e| AppError::Internal(e.into()))
     };
     if sheets {
-        write(&mut out, ["Email Address", "Subscribed On", "Unsubscribe Link"])?;
+        write(
+            &mut out,
+            ["Email Address", "Subscribed On", "Unsubscribe Link"],
+        )?;
     } else {
         write(&mut out, ["email", "confirmed_at", "unsubscribe_url"])?;
     }
@@ -190,7 +193,12 @@ pub async fn export(
     } else {
         "subscribers.csv"
     };
-    tracing::info!(user = session.user.id, rows = list.len(), sheets, "subscribers exported");
+    tracing::info!(
+        user = session.user.id,
+        rows = list.len(),
+        sheets,
+        "subscribers exported"
+    );
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
@@ -252,7 +260,10 @@ fn sender_view(s: &SenderState, tz: &str) -> SenderView {
     let now_ms = chrono::Utc::now().timestamp_millis();
     SenderView {
         error: s.last_error.clone(),
-        error_at: s.last_error_at.map(|t| local_time(t, tz)).unwrap_or_default(),
+        error_at: s
+            .last_error_at
+            .map(|t| local_time(t, tz))
+            .unwrap_or_default(),
         retry_at: (s.paused_until > now_ms).then(|| local_time(s.paused_until / 1000, tz)),
     }
 }
@@ -357,7 +368,10 @@ pub async fn send_digest(
             "pages" => match value.parse::<i64>() {
                 Ok(id) => ids.push(PageId(id)),
                 Err(_) => {
-                    return Ok(view::fail("/admin/newsletter", "Choose pages from the list."))
+                    return Ok(view::fail(
+                        "/admin/newsletter",
+                        "Choose pages from the list.",
+                    ))
                 }
             },
             "subject" => subject = value.into_owned(),
@@ -398,7 +412,12 @@ pub async fn send_digest(
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("digest refused as a duplicate")))?;
     state.newsletter.wake_all(&state).await;
-    tracing::info!(mailing = id, pages = pages.len(), user = session.user.id, "digest queued");
+    tracing::info!(
+        mailing = id,
+        pages = pages.len(),
+        user = session.user.id,
+        "digest queued"
+    );
     Ok(view::ok(
         &format!("/admin/newsletter/{id}"),
         "Digest queued: it is being sent in the background.",

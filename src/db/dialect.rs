@@ -19,6 +19,14 @@ pub fn session_setup(backend: Backend) -> &'static [&'static str] {
     }
 }
 
+/// The `BEGIN` of a read-then-write transaction (see `Db::begin_write`).
+pub fn begin_write(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::MySql => "BEGIN",
+    }
+}
+
 /// `INSERT … ON CONFLICT` (SQLite) versus `ON DUPLICATE KEY` (MariaDB) for settings.
 pub fn upsert_setting(backend: Backend) -> &'static str {
     match backend {

@@ -79,6 +79,16 @@ impl Db {
         self.backend
     }
 
+    /// A transaction that reads, then writes what it read decides. SQLite
+    /// must take the write lock at `BEGIN` for that: a deferred transaction
+    /// that reads first fails ("database is locked", SQLITE_BUSY_SNAPSHOT)
+    /// when another writer commits in between, and waiting does not help.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        self.pool
+            .begin_with(dialect::begin_write(self.backend))
+            .await
+    }
+
     /// Applies pending migrations for this engine.
     #[tracing::instrument(skip_all)]
     pub async fn migrate(&self) -> anyhow::Result<()> {

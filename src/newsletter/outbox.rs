@@ -313,7 +313,9 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Mailing>, sqlx::Error> {
             created_at: r.created_at,
             created_by: r.created_by,
             cancelled: r.cancelled_at.is_some(),
-            progress: progress.remove(&r.id).unwrap_or_else(|| finish(Progress::default())),
+            progress: progress
+                .remove(&r.id)
+                .unwrap_or_else(|| finish(Progress::default())),
         })
         .collect())
 }

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
+use super::compose;
 use super::outbox::{self, Body, Due};
 use super::tokens::Purpose;
-use super::{compose, Newsletter};
 use crate::comics::{self, settings, PageId};
 use crate::db::Db;
 use crate::email::SendError;
@@ -132,7 +132,10 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
                     Duration::from_millis((until - now_ms()).clamp(50, 2000) as u64)
                 }
                 Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "newsletter sender: database trouble; trying again");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "newsletter sender: database trouble; trying again"
+                    );
                     IDLE_POLL
                 }
             };
@@ -236,8 +239,13 @@ impl Run {
                         tracing::warn!(delivery = due.id, %error, attempts, "giving up on a mail");
                         outbox::mark_final(db, due.id, "failed", &error).await?;
                     } else {
-                        outbox::mark_retry(db, due.id, crate::db::now() + wait.as_secs() as i64, &error)
-                            .await?;
+                        outbox::mark_retry(
+                            db,
+                            due.id,
+                            crate::db::now() + wait.as_secs() as i64,
+                            &error,
+                        )
+                        .await?;
                     }
                     let until = now_ms() + wait.as_millis() as i64;
                     pause(db, until, &error).await?;
@@ -273,19 +281,22 @@ impl Run {
         let signer = state.newsletter.signer(state).await?;
         let base = state.config.base_url();
         let mail = if due.kind == "confirm" {
-            let expires =
-                crate::db::now() + (state.config.newsletter.confirm_hours * 3600) as i64;
+            let expires = crate::db::now() + (state.config.newsletter.confirm_hours * 3600) as i64;
             let token = signer.sign(Purpose::Confirm, due.subscriber_id, &due.email, expires);
             let url = format!("{base}/subscribe/confirm?t={token}");
             compose::confirmation(state, site_title, to, &url, due.id)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         } else {
             let mailing = due.mailing_id.unwrap_or_default();
-            if !self.bodies.contains_key(&mailing) {
-                let body = outbox::body(db, mailing).await?.map(Arc::new);
-                self.bodies.insert(mailing, body);
-            }
-            let Some(body) = self.bodies.get(&mailing).cloned().flatten() else {
+            let body = match self.bodies.get(&mailing) {
+                Some(body) => body.clone(),
+                None => {
+                    let body = outbox::body(db, mailing).await?.map(Arc::new);
+                    self.bodies.insert(mailing, body.clone());
+                    body
+                }
+            };
+            let Some(body) = body else {
                 outbox::mark_final(db, due.id, "skipped", "the mailing was deleted").await?;
                 return Ok(Ok(()));
             };
@@ -319,7 +330,10 @@ pub fn spawn_announcer(state: Arc<AppState>) {
                 _ = stop.changed() => break,
             }
             if let Err(error) = announce(&state).await {
-                tracing::warn!(error = format!("{error:#}"), "newsletter: could not check for new pages");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "newsletter: could not check for new pages"
+                );
             }
         }
     });
@@ -350,7 +364,11 @@ pub async fn announce(state: &AppState) -> anyhow::Result<Option<i64>> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let made = outbox::create_mailing(&state.db, &mailing, now).await?;
     if let Some(id) = made {
-        tracing::info!(mailing = id, pages = pages.len(), "new pages went live; mailing subscribers");
+        tracing::info!(
+            mailing = id,
+            pages = pages.len(),
+            "new pages went live; mailing subscribers"
+        );
         state.newsletter.wake_all(state).await;
     }
     Ok(made)

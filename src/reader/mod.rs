@@ -37,7 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/search", web::get().to(search::search))
         .route("/subscribe", web::get().to(newsletter::form))
         .route("/subscribe", web::post().to(newsletter::subscribe))
-        .route("/subscribe/confirm", web::get().to(newsletter::confirm_page))
+        .route(
+            "/subscribe/confirm",
+            web::get().to(newsletter::confirm_page),
+        )
         .route("/subscribe/confirm", web::post().to(newsletter::confirm))
         .route("/unsubscribe", web::get().to(newsletter::unsubscribe_page))
         .route("/unsubscribe", web::post().to(newsletter::unsubscribe))

@@ -56,7 +56,10 @@ async fn page_ids(app: &TestApp) -> Vec<i64> {
 
 /// Queues a digest of `pages` the way the admin's form does.
 async fn queue_digest(app: &TestApp, pages: &[i64]) -> i64 {
-    let ids: Vec<_> = pages.iter().map(|&id| halftone::comics::PageId(id)).collect();
+    let ids: Vec<_> = pages
+        .iter()
+        .map(|&id| halftone::comics::PageId(id))
+        .collect();
     let now = halftone::db::now();
     let pages = halftone::comics::pages::visible_by_ids(&app.db, &ids, now)
         .await
@@ -102,10 +105,17 @@ async fn readers_subscribe_confirm_and_unsubscribe_with_one_click() {
     let (status, body) = subscribe(&app, "  Reader@Example.COM ").await;
     assert_eq!(status, 200);
     assert!(body.contains("Check your inbox"), "{body}");
-    assert_eq!(status_of(&app, "reader@example.com").await.as_deref(), Some("pending"));
+    assert_eq!(
+        status_of(&app, "reader@example.com").await.as_deref(),
+        Some("pending")
+    );
 
     let mail = sink.wait_for_mail_to("reader@example.com", WAIT).await;
-    assert!(mail.subject().starts_with("Confirm your subscription"), "{}", mail.subject());
+    assert!(
+        mail.subject().starts_with("Confirm your subscription"),
+        "{}",
+        mail.subject()
+    );
     assert!(mail.html().is_some(), "the confirmation has an HTML part");
     assert!(
         mail.header("List-Unsubscribe").is_none(),
@@ -118,7 +128,10 @@ async fn readers_subscribe_confirm_and_unsubscribe_with_one_click() {
     assert_eq!(page.status(), 200);
     let page = page.text().await.expect("body");
     assert!(page.contains("Yes, subscribe me"), "{page}");
-    assert_eq!(status_of(&app, "reader@example.com").await.as_deref(), Some("pending"));
+    assert_eq!(
+        status_of(&app, "reader@example.com").await.as_deref(),
+        Some("pending")
+    );
     let token = select_attr(&html(&page), "form input[name=t]", "value").remove(0);
     let done = app
         .client
@@ -128,8 +141,15 @@ async fn readers_subscribe_confirm_and_unsubscribe_with_one_click() {
         .await
         .expect("confirm");
     assert_eq!(done.status(), 200);
-    assert!(done.text().await.expect("body").contains("You are subscribed"));
-    assert_eq!(status_of(&app, "reader@example.com").await.as_deref(), Some("confirmed"));
+    assert!(done
+        .text()
+        .await
+        .expect("body")
+        .contains("You are subscribed"));
+    assert_eq!(
+        status_of(&app, "reader@example.com").await.as_deref(),
+        Some("confirmed")
+    );
 
     // The author sends a digest from the admin.
     let admin = app.owner().await;
@@ -149,10 +169,19 @@ async fn readers_subscribe_confirm_and_unsubscribe_with_one_click() {
     assert!(progress_page.contains("Digest queued"), "{progress_page}");
 
     sink.wait_for(2, WAIT).await;
-    let issue = sink.mails_to("reader@example.com").pop().expect("the digest");
-    assert_eq!(issue.subject(), format!("{}: 2 new pages", site_title(&app).await));
+    let issue = sink
+        .mails_to("reader@example.com")
+        .pop()
+        .expect("the digest");
+    assert_eq!(
+        issue.subject(),
+        format!("{}: 2 new pages", site_title(&app).await)
+    );
     let unsubscribe = issue.header("List-Unsubscribe").expect("List-Unsubscribe");
-    assert!(unsubscribe.starts_with('<') && unsubscribe.ends_with('>'), "{unsubscribe}");
+    assert!(
+        unsubscribe.starts_with('<') && unsubscribe.ends_with('>'),
+        "{unsubscribe}"
+    );
     let unsubscribe_url = unsubscribe.trim_matches(['<', '>']).to_owned();
     assert!(unsubscribe_url.starts_with(&format!("{}/unsubscribe?t=u.", app.address)));
     assert_eq!(
@@ -162,17 +191,35 @@ async fn readers_subscribe_confirm_and_unsubscribe_with_one_click() {
     let text = issue.text();
     let html_part = issue.html().expect("an HTML part");
     for body in [&text, &html_part] {
-        assert!(body.contains(&format!("{}/comic/p2", app.address)), "{body}");
-        assert!(body.contains(&format!("{}/comic/p3", app.address)), "{body}");
+        assert!(
+            body.contains(&format!("{}/comic/p2", app.address)),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("{}/comic/p3", app.address)),
+            "{body}"
+        );
         assert!(body.contains("/unsubscribe?t=u."), "{body}");
     }
-    assert!(html_part.contains("<strong>this week</strong>"), "{html_part}");
-    assert!(html_part.contains(&format!("src=\"{}/media/", app.address)), "the comic image");
-    assert!(text.contains(&unsubscribe_url), "the text names the same link");
+    assert!(
+        html_part.contains("<strong>this week</strong>"),
+        "{html_part}"
+    );
+    assert!(
+        html_part.contains(&format!("src=\"{}/media/", app.address)),
+        "the comic image"
+    );
+    assert!(
+        text.contains(&unsubscribe_url),
+        "the text names the same link"
+    );
 
     // The image in the mail is really served.
     let src = select_attr(&html(&html_part), "img", "src").remove(0);
-    assert_eq!(app.client.get(&src).send().await.expect("img").status(), 200);
+    assert_eq!(
+        app.client.get(&src).send().await.expect("img").status(),
+        200
+    );
 
     // One-click unsubscribe, as a mail client does it (RFC 8058).
     let response = app
@@ -190,12 +237,19 @@ async fn readers_subscribe_confirm_and_unsubscribe_with_one_click() {
     );
     // The link still answers, saying so.
     let again = app.client.get(&unsubscribe_url).send().await.expect("get");
-    assert!(again.text().await.expect("body").contains("You are unsubscribed"));
+    assert!(again
+        .text()
+        .await
+        .expect("body")
+        .contains("You are unsubscribed"));
 
     // The next mailing does not go to them.
     let before = sink.mails().len();
     let id = queue_digest(&app, &pages[..1]).await;
-    let mailing = outbox::mailing(&app.db, id).await.expect("q").expect("mailing");
+    let mailing = outbox::mailing(&app.db, id)
+        .await
+        .expect("q")
+        .expect("mailing");
     assert_eq!(mailing.progress.total, 0);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.mails().len(), before);
@@ -216,7 +270,10 @@ async fn bad_input_on_the_subscribe_form_loses_nothing_and_mails_nobody_twice() 
     // Malformed and empty addresses: 400, the typed text kept, a clear message.
     let (status, body) = subscribe(&app, "reader at example.com").await;
     assert_eq!(status, 400);
-    assert!(body.contains("does not look like an e-mail address"), "{body}");
+    assert!(
+        body.contains("does not look like an e-mail address"),
+        "{body}"
+    );
     assert_eq!(
         select_attr(&html(&body), "input[name=email]", "value"),
         ["reader at example.com"]
@@ -229,7 +286,10 @@ async fn bad_input_on_the_subscribe_form_loses_nothing_and_mails_nobody_twice() 
     let response = app
         .client
         .post(app.url("/subscribe"))
-        .form(&[("email", "bot@example.com"), ("website", "http://spam.example")])
+        .form(&[
+            ("email", "bot@example.com"),
+            ("website", "http://spam.example"),
+        ])
         .send()
         .await
         .expect("post");
@@ -268,7 +328,12 @@ async fn bad_input_on_the_subscribe_form_loses_nothing_and_mails_nobody_twice() 
         assert_eq!(response.status(), 400, "{t}");
         assert!(response.text().await.expect("body").contains(expect));
     }
-    let signer = app.state.newsletter.signer(&app.state).await.expect("signer");
+    let signer = app
+        .state
+        .newsletter
+        .signer(&app.state)
+        .await
+        .expect("signer");
     let expired = signer.sign(
         Purpose::Confirm,
         id.parse().expect("id"),
@@ -285,7 +350,12 @@ async fn bad_input_on_the_subscribe_form_loses_nothing_and_mails_nobody_twice() 
     assert_eq!(response.status(), 400);
     assert!(response.text().await.expect("body").contains("expired"));
     // An unsubscribe token cannot confirm, nor a confirm token unsubscribe.
-    let unsubscribe = signer.sign(Purpose::Unsubscribe, id.parse().expect("id"), "twice@example.com", 0);
+    let unsubscribe = signer.sign(
+        Purpose::Unsubscribe,
+        id.parse().expect("id"),
+        "twice@example.com",
+        0,
+    );
     let response = app
         .client
         .post(app.url("/subscribe/confirm"))
@@ -301,7 +371,10 @@ async fn bad_input_on_the_subscribe_form_loses_nothing_and_mails_nobody_twice() 
         .await
         .expect("post");
     assert_eq!(response.status(), 400);
-    assert_eq!(status_of(&app, "twice@example.com").await.as_deref(), Some("pending"));
+    assert_eq!(
+        status_of(&app, "twice@example.com").await.as_deref(),
+        Some("pending")
+    );
 
     // Confirmed, then subscribing again changes nothing and sends nothing.
     let ok = app
@@ -322,7 +395,10 @@ async fn bad_input_on_the_subscribe_form_loses_nothing_and_mails_nobody_twice() 
     assert_eq!(status_of(&app, "sixth@example.com").await, None);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.mails_to("twice@example.com").len(), 1);
-    assert_eq!(status_of(&app, "twice@example.com").await.as_deref(), Some("confirmed"));
+    assert_eq!(
+        status_of(&app, "twice@example.com").await.as_deref(),
+        Some("confirmed")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -331,13 +407,21 @@ async fn the_owner_lists_searches_removes_and_exports_subscribers() {
     let app = spawn_app_with(|c| smtp_config(c, sink.port)).await;
     confirmed(
         &app,
-        &["ann@example.com".into(), "bob@example.org".into(), "=cmd@example.com".into()],
+        &[
+            "ann@example.com".into(),
+            "bob@example.org".into(),
+            "=cmd@example.com".into(),
+        ],
     )
     .await;
     let now = halftone::db::now();
-    subscribers::subscribe(&app.db, &EmailAddress::parse("carl@example.com").unwrap(), now)
-        .await
-        .expect("pending");
+    subscribers::subscribe(
+        &app.db,
+        &EmailAddress::parse("carl@example.com").unwrap(),
+        now,
+    )
+    .await
+    .expect("pending");
     let admin = app.owner().await;
 
     let page = admin.page("/admin/subscribers?q=BOB").await;
@@ -354,7 +438,10 @@ async fn the_owner_lists_searches_removes_and_exports_subscribers() {
     // The plain CSV: confirmed only, each with a working unsubscribe link.
     let response = admin.get("/admin/subscribers/export.csv").await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
     assert!(response.headers()["content-disposition"]
         .to_str()
         .unwrap()
@@ -362,12 +449,19 @@ async fn the_owner_lists_searches_removes_and_exports_subscribers() {
     let body = response.text().await.expect("csv");
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     assert_eq!(
-        reader.headers().expect("headers").iter().collect::<Vec<_>>(),
+        reader
+            .headers()
+            .expect("headers")
+            .iter()
+            .collect::<Vec<_>>(),
         ["email", "confirmed_at", "unsubscribe_url"]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     let emails: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
-    assert_eq!(emails, ["ann@example.com", "bob@example.org", "'=cmd@example.com"]);
+    assert_eq!(
+        emails,
+        ["ann@example.com", "bob@example.org", "'=cmd@example.com"]
+    );
     assert!(rows[0][1].ends_with('Z'), "ISO 8601 UTC: {}", &rows[0][1]);
     let response = app
         .client
@@ -378,7 +472,10 @@ async fn the_owner_lists_searches_removes_and_exports_subscribers() {
         .await
         .expect("unsubscribe");
     assert_eq!(response.status(), 200);
-    assert_eq!(status_of(&app, "bob@example.org").await.as_deref(), Some("unsubscribed"));
+    assert_eq!(
+        status_of(&app, "bob@example.org").await.as_deref(),
+        Some("unsubscribed")
+    );
 
     // The Google Sheets variant: mail-merge column names, dates Sheets reads.
     let body = admin
@@ -389,12 +486,21 @@ async fn the_owner_lists_searches_removes_and_exports_subscribers() {
         .expect("csv");
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     assert_eq!(
-        reader.headers().expect("headers").iter().collect::<Vec<_>>(),
+        reader
+            .headers()
+            .expect("headers")
+            .iter()
+            .collect::<Vec<_>>(),
         ["Email Address", "Subscribed On", "Unsubscribe Link"]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len(), 2, "bob left");
-    assert_eq!(rows[0][1].len(), "2026-11-23 10:00:00".len(), "{}", &rows[0][1]);
+    assert_eq!(
+        rows[0][1].len(),
+        "2026-11-23 10:00:00".len(),
+        "{}",
+        &rows[0][1]
+    );
 
     // Remove.
     let id: i64 = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = 'ann@example.com'")
@@ -409,9 +515,15 @@ async fn the_owner_lists_searches_removes_and_exports_subscribers() {
 
     // Editors cannot see readers' addresses.
     app.create_user("editor@example.com", Role::Editor).await;
-    let editor = app.login("editor@example.com", PASSWORD).await.unwrap_or_else(|_| panic!("login"));
+    let editor = app
+        .login("editor@example.com", PASSWORD)
+        .await
+        .unwrap_or_else(|_| panic!("login"));
     assert_eq!(editor.get("/admin/subscribers").await.status(), 403);
-    assert_eq!(editor.get("/admin/subscribers/export.csv").await.status(), 403);
+    assert_eq!(
+        editor.get("/admin/subscribers/export.csv").await.status(),
+        403
+    );
     // A state-changing request without the CSRF token is refused.
     let response = admin
         .client
@@ -439,11 +551,16 @@ async fn an_smtp_outage_is_retried_with_backoff_shown_to_the_owner_and_loses_not
 
     let deadline = Instant::now() + WAIT;
     loop {
-        let sender = halftone::newsletter::sender::sender_state(&app.db).await.expect("state");
+        let sender = halftone::newsletter::sender::sender_state(&app.db)
+            .await
+            .expect("state");
         if sender.last_error.is_some() {
             break;
         }
-        assert!(Instant::now() < deadline, "the sender never noticed the outage");
+        assert!(
+            Instant::now() < deadline,
+            "the sender never noticed the outage"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let admin = app.owner().await;
@@ -456,8 +573,18 @@ async fn an_smtp_outage_is_retried_with_backoff_shown_to_the_owner_and_loses_not
     let sink = SmtpSink::start_on(port, None);
     sink.wait_for(4, Duration::from_secs(30)).await;
     let deadline = Instant::now() + WAIT;
-    while delivery_counts(&app).await.get("sent").copied().unwrap_or(0) < 4 {
-        assert!(Instant::now() < deadline, "not all marked sent: {:?}", delivery_counts(&app).await);
+    while delivery_counts(&app)
+        .await
+        .get("sent")
+        .copied()
+        .unwrap_or(0)
+        < 4
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not all marked sent: {:?}",
+            delivery_counts(&app).await
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -465,10 +592,17 @@ async fn an_smtp_outage_is_retried_with_backoff_shown_to_the_owner_and_loses_not
         assert_eq!(sink.mails_to(r).len(), 1, "{r}");
     }
     assert_eq!(sink.mails_to("late@example.com").len(), 1);
-    let progress = outbox::mailing(&app.db, mailing).await.unwrap().unwrap().progress;
+    let progress = outbox::mailing(&app.db, mailing)
+        .await
+        .unwrap()
+        .unwrap()
+        .progress;
     assert_eq!((progress.sent, progress.total, progress.done), (3, 3, true));
     let page = admin.page("/admin/newsletter").await;
-    assert!(!page.contains("Mail is not going out"), "the warning clears");
+    assert!(
+        !page.contains("Mail is not going out"),
+        "the warning clears"
+    );
     let json: serde_json::Value = admin
         .get("/admin/newsletter/progress.json")
         .await
@@ -484,25 +618,44 @@ async fn a_refused_address_is_shown_as_failed_and_can_be_retried() {
     let sink = SmtpSink::start_on(port, Some("nobody"));
     let app = spawn_app_with(|c| smtp_config(c, port)).await;
     seed_pages(&app, 1, 0).await;
-    confirmed(&app, &["ok@example.com".into(), "nobody@example.com".into()]).await;
+    confirmed(
+        &app,
+        &["ok@example.com".into(), "nobody@example.com".into()],
+    )
+    .await;
     let mailing = queue_digest(&app, &page_ids(&app).await).await;
     app.state.newsletter.wake_all(&app.state).await;
     sink.wait_for_mail_to("ok@example.com", WAIT).await;
     let deadline = Instant::now() + WAIT;
-    while outbox::mailing(&app.db, mailing).await.unwrap().unwrap().progress.failed < 1 {
+    while outbox::mailing(&app.db, mailing)
+        .await
+        .unwrap()
+        .unwrap()
+        .progress
+        .failed
+        < 1
+    {
         assert!(Instant::now() < deadline, "never marked failed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let admin = app.owner().await;
     let page = admin.page(&format!("/admin/newsletter/{mailing}")).await;
-    assert!(page.contains("nobody@example.com") && page.contains("550"), "{page}");
+    assert!(
+        page.contains("nobody@example.com") && page.contains("550"),
+        "{page}"
+    );
     assert!(page.contains("Retry the 1 failed"));
 
     // The mailbox exists now; retrying sends it that one mail, nobody else.
     drop(sink);
     let sink = SmtpSink::start_on(port, None);
-    let response = admin.post(&format!("/admin/newsletter/{mailing}/retry"), &[]).await;
-    assert!(admin.follow(response).await.contains("1 failed mail(s) queued again"));
+    let response = admin
+        .post(&format!("/admin/newsletter/{mailing}/retry"), &[])
+        .await;
+    assert!(admin
+        .follow(response)
+        .await
+        .contains("1 failed mail(s) queued again"));
     sink.wait_for_mail_to("nobody@example.com", WAIT).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.mails().len(), 1);
@@ -518,7 +671,10 @@ async fn a_page_going_live_is_mailed_once_even_with_two_nodes() {
     confirmed(&app, &readers).await;
     let admin = app.owner().await;
     let response = admin.post("/admin/newsletter/auto", &[("auto", "1")]).await;
-    assert!(admin.follow(response).await.contains("whenever a page goes live"));
+    assert!(admin
+        .follow(response)
+        .await
+        .contains("whenever a page goes live"));
 
     // The archive that was live before switching on is not mailed.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -538,7 +694,11 @@ async fn a_page_going_live_is_mailed_once_even_with_two_nodes() {
     for r in &readers {
         let mails = sink.mails_to(r);
         assert_eq!(mails.len(), 1, "{r}");
-        assert!(mails[0].subject().ends_with("The Big Reveal"), "{}", mails[0].subject());
+        assert!(
+            mails[0].subject().ends_with("The Big Reveal"),
+            "{}",
+            mails[0].subject()
+        );
         assert!(mails[0].text().contains("/comic/p3"));
     }
     let mailings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mailings")
@@ -572,11 +732,17 @@ impl Child {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit());
         if let Some(db) = &app.config.database_url {
-            command.env("HALFTONE_DATABASE_URL", secrecy::ExposeSecret::expose_secret(db));
+            command.env(
+                "HALFTONE_DATABASE_URL",
+                secrecy::ExposeSecret::expose_secret(db),
+            );
         }
         if let Some(redis) = &app.config.redis_url {
             command
-                .env("HALFTONE_REDIS_URL", secrecy::ExposeSecret::expose_secret(redis))
+                .env(
+                    "HALFTONE_REDIS_URL",
+                    secrecy::ExposeSecret::expose_secret(redis),
+                )
                 .env("HALFTONE_REDIS_NAMESPACE", &app.config.redis_namespace);
         }
         Child(command.spawn().expect("start halftone"))
@@ -612,7 +778,7 @@ async fn between_mails(app: &TestApp, sink: &SmtpSink, n: usize) {
     let deadline = Instant::now() + WAIT;
     loop {
         let counts = delivery_counts(app).await;
-        if counts.get("sending").is_none() && counts.get("sent").copied().unwrap_or(0) >= n as i64 {
+        if !counts.contains_key("sending") && counts.get("sent").copied().unwrap_or(0) >= n as i64 {
             return;
         }
         assert!(Instant::now() < deadline, "{counts:?}");
@@ -626,7 +792,9 @@ async fn a_send_interrupted_by_a_crash_and_a_restart_reaches_everyone_exactly_on
     // Arrange with the in-process app (mail off, so it sends nothing).
     let app = spawn_app_with(|_| {}).await;
     seed_pages(&app, 2, 0).await;
-    let readers: Vec<String> = (0..30).map(|i| format!("reader{i:02}@example.com")).collect();
+    let readers: Vec<String> = (0..30)
+        .map(|i| format!("reader{i:02}@example.com"))
+        .collect();
     confirmed(&app, &readers).await;
     let mailing = queue_digest(&app, &page_ids(&app).await).await;
     app.stop().await;
@@ -653,7 +821,11 @@ async fn a_send_interrupted_by_a_crash_and_a_restart_reaches_everyone_exactly_on
     sink.wait_for(30, Duration::from_secs(60)).await;
     let deadline = Instant::now() + WAIT;
     loop {
-        let p = outbox::mailing(&app.db, mailing).await.unwrap().unwrap().progress;
+        let p = outbox::mailing(&app.db, mailing)
+            .await
+            .unwrap()
+            .unwrap()
+            .progress;
         if p.done {
             assert_eq!((p.sent, p.failed), (30, 0), "{p:?}");
             // A kill that lands inside an SMTP transaction makes a row

@@ -26,7 +26,7 @@ impl Received {
         let message = self.parsed();
         message
             .header_raw(name)
-            .map(|v| v.trim().split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 
     pub fn subject(&self) -> String {
@@ -44,10 +44,11 @@ impl Received {
         let message = self.parsed();
         // body_html falls back to converting the text part; only a real
         // text/html part counts here.
-        message
+        let html = message
             .html_bodies()
             .next()
-            .and_then(|part| part.text_contents().map(str::to_owned))
+            .and_then(|part| part.text_contents().map(str::to_owned));
+        html
     }
 
     /// The first `http…` link in the text part that contains `needle`.
@@ -80,7 +81,13 @@ fn python_path() -> &'static PathBuf {
         };
         if !importable(&dir) {
             let status = Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
                 .arg("--target")
                 .arg(&dir)
                 .arg("aiosmtpd")
