@@ -47,6 +47,7 @@
               text.textContent = parts.join(", ") + (p.done ? " · done" : "");
             }
             if (!p.done) sending = true;
+            else document.querySelectorAll('[data-hide-when-done="' + m.id + '"]').forEach(function (el) { el.hidden = true; });
           });
           if (sending) window.setTimeout(poll, 3000);
         })

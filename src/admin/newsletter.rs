@@ -238,7 +238,11 @@ struct RecentPage {
     title: String,
     when: String,
     mailed: bool,
+    suggested: bool,
 }
+
+/// Pages this recent and never mailed are ticked for a digest.
+const DIGEST_DAYS: i64 = 14;
 
 #[derive(Serialize)]
 struct NewsletterTemplate {
@@ -308,6 +312,9 @@ pub async fn overview(
             .into_iter()
             .map(|p| RecentPage {
                 mailed: mailed.contains(&p.id),
+                // A digest is about the last weeks, not the whole archive.
+                suggested: !mailed.contains(&p.id)
+                    && p.live_at.is_some_and(|t| now - t < DIGEST_DAYS * 86_400),
                 when: p.live_at.map(|t| local_time(t, &tz)).unwrap_or_default(),
                 id: p.id,
                 title: p.title,

@@ -59,7 +59,7 @@ struct MailingContext<'a> {
     site_title: &'a str,
     site_url: &'a str,
     intro_html: String,
-    intro_text: &'a str,
+    intro_text: String,
     pages: Vec<PageEntry>,
     unsubscribe_url: &'static str,
 }
@@ -134,7 +134,7 @@ pub async fn mailing(
         site_title,
         site_url: state.config.base_url(),
         intro_html: crate::render::markdown::to_html(intro),
-        intro_text: intro.trim(),
+        intro_text: crate::render::markdown::to_text(intro, 5000),
         pages: entries,
         unsubscribe_url: UNSUBSCRIBE_MARK,
     };
