@@ -38,13 +38,33 @@ pub struct Mail {
 /// Why a mail could not be sent, as the sender needs to know it.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    /// Try again later: the server is down, busy, or answered 4xx.
+    /// The server cannot take any mail now: no connection, TLS, a timeout,
+    /// "421 closing", or our credentials refused. Nothing is wrong with this
+    /// mail; every mail would fail the same way.
+    #[error("{0}")]
+    Unavailable(String),
+    /// This mail was deferred (4xx: mailbox full, greylisting): try it again
+    /// later, the others may go on.
     #[error("{0}")]
     Transient(String),
     /// Trying again will not help: the server refused this mail (5xx) or
     /// the mail itself is unusable.
     #[error("{0}")]
     Permanent(String),
+}
+
+impl SendError {
+    fn from_smtp(e: lettre::transport::smtp::Error) -> Self {
+        let code = e.status().map(|c| c.to_string()).unwrap_or_default();
+        match code.as_str() {
+            // 421: service closing; 530/534/535/538: authentication refused
+            // (a configuration problem, not the recipient's).
+            "421" | "454" | "530" | "534" | "535" | "538" => SendError::Unavailable(e.to_string()),
+            _ if e.is_permanent() => SendError::Permanent(e.to_string()),
+            _ if e.is_transient() => SendError::Transient(e.to_string()),
+            _ => SendError::Unavailable(e.to_string()),
+        }
+    }
 }
 
 impl Mailer {
@@ -113,20 +133,16 @@ impl Mailer {
                 tracing::info!("mail not sent: no email transport is configured");
                 Ok(())
             }
-            Backend::Smtp(transport) => transport.send(message).await.map(|_| ()).map_err(|e| {
-                // 5xx: the server refused for good; anything else (no
-                // connection, timeout, 4xx, TLS) may pass.
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    SendError::Transient(e.to_string())
-                }
-            }),
+            Backend::Smtp(transport) => transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(SendError::from_smtp),
             Backend::File(transport) => transport
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| SendError::Transient(e.to_string())),
+                .map_err(|e| SendError::Unavailable(e.to_string())),
         }
     }
 

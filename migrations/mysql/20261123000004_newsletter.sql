@@ -3,7 +3,9 @@
 
 CREATE TABLE subscribers (
     id              BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    email           VARCHAR(254) NOT NULL UNIQUE,
+    -- Binary collation: addresses are compared as stored (lower-cased by
+    -- the app); the default collation would make josé@ and jose@ one row.
+    email           VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL UNIQUE,
     status          VARCHAR(16) NOT NULL CHECK (status IN ('pending', 'confirmed', 'unsubscribed')),
     created_at      BIGINT NOT NULL,
     confirmed_at    BIGINT,
@@ -44,6 +46,7 @@ CREATE TABLE deliveries (
     attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
     last_error      VARCHAR(1000),
+    claimed_by      VARCHAR(64),
     interrupted     BIGINT NOT NULL DEFAULT 0,
     created_at      BIGINT NOT NULL,
     sent_at         BIGINT,

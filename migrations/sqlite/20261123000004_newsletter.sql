@@ -55,6 +55,9 @@ CREATE TABLE deliveries (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     last_error      TEXT,
+    -- The sender that claimed it: a sender only records the outcome of its
+    -- own claim, never over another's.
+    claimed_by      TEXT,
     -- Found 'sending' after a crash and sent again (it may have arrived twice).
     interrupted     INTEGER NOT NULL DEFAULT 0,
     created_at      INTEGER NOT NULL,

@@ -16,6 +16,9 @@ use crate::startup::AppState;
 /// Stands in a mailing's stored body for each recipient's unsubscribe URL.
 pub const UNSUBSCRIBE_MARK: &str = "%%HALFTONE_UNSUBSCRIBE_URL%%";
 
+/// Longest subject line kept.
+const SUBJECT_CHARS: usize = 200;
+
 /// Width the comic is shown at in mails (most clients are about 600px wide).
 const MAIL_IMAGE_WIDTH: i64 = 600;
 
@@ -123,12 +126,18 @@ pub async fn mailing(
         })
         .collect::<Vec<_>>();
     let site_title = site.settings.title.as_str();
-    let subject = match subject.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => s.chars().take(200).collect(),
+    let subject: String = match subject.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => s.to_owned(),
         None => match pages {
             [one] => format!("{site_title}: {}", one.title),
             many => format!("{site_title}: {} new pages", many.len()),
         },
+    };
+    // Titles may be long; the column holds 400 characters, mail clients
+    // show far fewer.
+    let subject = match subject.char_indices().nth(SUBJECT_CHARS) {
+        Some((cut, _)) => format!("{}…", subject[..cut].trim_end()),
+        None => subject,
     };
     let context = MailingContext {
         site_title,

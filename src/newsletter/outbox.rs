@@ -175,13 +175,15 @@ pub async fn has_work(db: &Db, now: i64) -> Result<bool, sqlx::Error> {
     Ok(n > 0)
 }
 
-/// Claims `due` for sending. False when somebody else changed it first.
-pub async fn claim(db: &Db, due: &Due) -> Result<bool, sqlx::Error> {
+/// Claims `due` for sending as `owner`. False when somebody else changed
+/// it first.
+pub async fn claim(db: &Db, due: &Due, owner: &str) -> Result<bool, sqlx::Error> {
     let interrupted = i64::from(due.status == "sending");
     let done = sqlx::query(
-        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, \
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_by = ?, \
          interrupted = interrupted + ? WHERE id = ? AND status = ? AND attempts = ?",
     )
+    .bind(owner)
     .bind(interrupted)
     .bind(due.id)
     .bind(&due.status)
@@ -191,39 +193,82 @@ pub async fn claim(db: &Db, due: &Due) -> Result<bool, sqlx::Error> {
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE deliveries SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
-    )
+// The marks below change a row only while it is still `owner`'s claim: a
+// sender whose claim was taken over (its lease ran out) cannot overwrite
+// what the new sender recorded.
+const OWN_CLAIM: &str = "WHERE id = ? AND status = 'sending' AND claimed_by = ?";
+
+pub async fn mark_sent(db: &Db, id: i64, owner: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE deliveries SET status = 'sent', sent_at = ?, last_error = NULL {OWN_CLAIM}"
+    ))
     .bind(now)
     .bind(id)
+    .bind(owner)
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// How a failed attempt counts.
+pub enum Retry {
+    /// This mail was deferred: the attempt counts toward `max_attempts`.
+    Counted,
+    /// The server was unavailable: the attempt does not count, so an outage
+    /// of any length fails nobody.
+    Uncounted,
+    /// The send timed out with the outcome unknown: not counted, and the
+    /// mail may arrive twice (counted as interrupted).
+    Unknown,
 }
 
 /// Back in the queue after a passing failure, to be tried at `next_at`.
-pub async fn mark_retry(db: &Db, id: i64, next_at: i64, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE deliveries SET status = 'queued', next_attempt_at = ?, last_error = ? \
-         WHERE id = ?",
-    )
+pub async fn mark_retry(
+    db: &Db,
+    id: i64,
+    owner: &str,
+    next_at: i64,
+    error: &str,
+    retry: Retry,
+) -> Result<(), sqlx::Error> {
+    let (uncount, interrupted) = match retry {
+        Retry::Counted => (0, 0),
+        Retry::Uncounted => (1, 0),
+        Retry::Unknown => (1, 1),
+    };
+    sqlx::query(&format!(
+        "UPDATE deliveries SET status = 'queued', next_attempt_at = ?, last_error = ?, \
+         attempts = attempts - ?, interrupted = interrupted + ? {OWN_CLAIM}"
+    ))
     .bind(next_at)
     .bind(truncate(error))
+    .bind(uncount)
+    .bind(interrupted)
     .bind(id)
+    .bind(owner)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// `failed` (given up; the admin may retry) or `skipped` (not wanted any more).
-pub async fn mark_final(db: &Db, id: i64, status: &str, why: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE deliveries SET status = ?, last_error = ? WHERE id = ?")
-        .bind(status)
-        .bind(truncate(why))
-        .bind(id)
-        .execute(db)
-        .await?;
+/// `failed` (given up; the admin may retry), `skipped` (not wanted any
+/// more) or `cancelled` (the mailing was stopped).
+pub async fn mark_final(
+    db: &Db,
+    id: i64,
+    owner: &str,
+    status: &str,
+    why: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE deliveries SET status = ?, last_error = ? {OWN_CLAIM}"
+    ))
+    .bind(status)
+    .bind(truncate(why))
+    .bind(id)
+    .bind(owner)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -413,13 +458,26 @@ pub async fn troubles(db: &Db, mailing: i64, limit: i64) -> Result<Vec<Trouble>,
     .await
 }
 
-/// Puts every failed delivery of a mailing back in the queue.
+/// Whether the mailing was stopped (checked before every send).
+pub async fn is_cancelled(db: &Db, mailing: i64) -> Result<bool, sqlx::Error> {
+    let cancelled: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT cancelled_at FROM mailings WHERE id = ?")
+            .bind(mailing)
+            .fetch_optional(db)
+            .await?;
+    Ok(cancelled.is_none_or(|c| c.is_some()))
+}
+
+/// Puts every failed delivery of a mailing back in the queue (not for a
+/// stopped mailing).
 pub async fn retry_failed(db: &Db, mailing: i64, now: i64) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE deliveries SET status = 'queued', attempts = 0, next_attempt_at = ? \
-         WHERE mailing_id = ? AND status = 'failed'",
+         WHERE mailing_id = ? AND status = 'failed' \
+         AND EXISTS (SELECT 1 FROM mailings m WHERE m.id = ? AND m.cancelled_at IS NULL)",
     )
     .bind(now)
+    .bind(mailing)
     .bind(mailing)
     .execute(db)
     .await?

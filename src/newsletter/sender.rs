@@ -104,6 +104,8 @@ pub fn backoff(failures: u32, min_secs: u64, max_secs: u64) -> Duration {
 enum Step {
     /// Nothing to do here now: wait for a wake-up or the next poll.
     Idle,
+    /// Mails were handled; look for more at once.
+    Worked,
     /// The SMTP server is failing: wait until the pause ends.
     Paused(i64),
     /// Stop was asked for.
@@ -127,6 +129,7 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
             }
             let wait = match run.step(&state, &stop).await {
                 Ok(Step::Stopped) => break,
+                Ok(Step::Worked) => continue,
                 Ok(Step::Idle) => IDLE_POLL,
                 Ok(Step::Paused(until)) => {
                     Duration::from_millis((until - now_ms()).clamp(50, 2000) as u64)
@@ -153,12 +156,25 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
 }
 
 struct Run {
-    /// SMTP failures in a row (the pause grows with them).
+    /// Server-level failures in a row (the pause grows with them).
     failures: u32,
     /// Earliest moment of the next send (the rate limit).
     next_send: tokio::time::Instant,
     /// Mailing bodies, read once per mailing instead of once per recipient.
     bodies: HashMap<i64, Option<Arc<Body>>>,
+}
+
+/// What to do with a claimed delivery.
+enum Prepared {
+    Mail(Box<crate::email::Mail>),
+    /// Not to be sent: (final status, why).
+    Drop(&'static str, &'static str),
+}
+
+/// The lease (ms): at least two gaps between mails plus a margin, so a
+/// holder waiting for its turn under a slow rate keeps it.
+fn lease_ms(config: &crate::config::NewsletterConfig, gap: Duration) -> i64 {
+    ((config.sender_lease_secs * 1000) as i64).max(gap.as_millis() as i64 * 2 + 4000)
 }
 
 impl Run {
@@ -181,13 +197,16 @@ impl Run {
             }
             return Ok(Step::Idle);
         }
-        let lease_ms = (config.sender_lease_secs * 1000) as i64;
+        let gap = Duration::from_millis(60_000 / u64::from(config.max_per_minute));
+        let lease_ms = lease_ms(config, gap);
+        // A send may not outlive the lease (lettre's timeout is per command).
+        let send_timeout = Duration::from_millis((lease_ms * 3 / 4) as u64);
         if !acquire(db, owner, lease_ms).await? {
             return Ok(Step::Idle);
         }
-        let gap = Duration::from_millis(60_000 / u64::from(config.max_per_minute));
         let site_title = settings::load(db).await?.title;
         let mut had_error = sender.last_error.is_some();
+        let mut worked = false;
         for due in outbox::due(db, now, BATCH).await? {
             // Wait for our turn under the rate limit, unless told to stop.
             let mut stop = stop.clone();
@@ -198,25 +217,41 @@ impl Run {
             if *stop.borrow() {
                 return Ok(Step::Stopped);
             }
-            // Renew before every send: the lease must outlast an SMTP timeout.
+            // Renew before every send: the lease must outlast the send.
             if !acquire(db, owner, lease_ms).await? {
                 return Ok(Step::Idle);
             }
-            if !outbox::claim(db, &due).await? {
+            if !outbox::claim(db, &due, owner).await? {
                 continue;
             }
+            worked = true;
             if due.status == "sending" {
                 tracing::warn!(
                     delivery = due.id,
                     "a mail was being sent when its sender stopped; sending it again"
                 );
             }
+            let mail = match self.prepare(state, &site_title, &due).await? {
+                Prepared::Mail(mail) => mail,
+                Prepared::Drop(status, why) => {
+                    outbox::mark_final(db, due.id, owner, status, why).await?;
+                    continue;
+                }
+            };
             self.next_send = tokio::time::Instant::now() + gap;
-            match self.send(state, &site_title, &due).await? {
+            let result =
+                match tokio::time::timeout(send_timeout, state.mailer.try_send(*mail)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(SendError::Unavailable(format!(
+                        "no answer from the SMTP server within {} s",
+                        send_timeout.as_secs()
+                    ))),
+                };
+            let kind = due.kind.clone();
+            match result {
                 Ok(()) => {
-                    outbox::mark_sent(db, due.id, crate::db::now()).await?;
-                    metrics::counter!("halftone_mail_sent_total", "kind" => due.kind.clone())
-                        .increment(1);
+                    outbox::mark_sent(db, due.id, owner, crate::db::now()).await?;
+                    metrics::counter!("halftone_mail_sent_total", "kind" => kind).increment(1);
                     self.failures = 0;
                     if had_error {
                         clear_error(db).await?;
@@ -226,27 +261,56 @@ impl Run {
                 }
                 Err(SendError::Permanent(error)) => {
                     tracing::warn!(delivery = due.id, %error, "the SMTP server refused a mail; not retrying it");
-                    metrics::counter!("halftone_mail_failed_total", "kind" => due.kind.clone())
-                        .increment(1);
-                    outbox::mark_final(db, due.id, "failed", &error).await?;
+                    metrics::counter!("halftone_mail_failed_total", "kind" => kind).increment(1);
+                    outbox::mark_final(db, due.id, owner, "failed", &error).await?;
                 }
                 Err(SendError::Transient(error)) => {
-                    self.failures += 1;
-                    let wait = backoff(self.failures, config.retry_min_secs, config.retry_max_secs);
+                    // This recipient only (mailbox full, greylisting): it
+                    // waits, the others go on.
                     let attempts = due.attempts + 1;
                     metrics::counter!("halftone_mail_retries_total").increment(1);
                     if attempts >= i64::from(config.max_attempts) {
                         tracing::warn!(delivery = due.id, %error, attempts, "giving up on a mail");
-                        outbox::mark_final(db, due.id, "failed", &error).await?;
+                        metrics::counter!("halftone_mail_failed_total", "kind" => kind)
+                            .increment(1);
+                        outbox::mark_final(db, due.id, owner, "failed", &error).await?;
                     } else {
+                        let wait = backoff(
+                            attempts as u32,
+                            config.retry_min_secs,
+                            config.retry_max_secs,
+                        );
                         outbox::mark_retry(
                             db,
                             due.id,
+                            owner,
                             crate::db::now() + wait.as_secs() as i64,
                             &error,
+                            outbox::Retry::Counted,
                         )
                         .await?;
                     }
+                }
+                Err(SendError::Unavailable(error)) => {
+                    // The server, not this mail: pause everything; the
+                    // attempt does not count, so no outage fails anybody.
+                    self.failures += 1;
+                    let wait = backoff(self.failures, config.retry_min_secs, config.retry_max_secs);
+                    metrics::counter!("halftone_mail_retries_total").increment(1);
+                    let timed_out = error.starts_with("no answer");
+                    outbox::mark_retry(
+                        db,
+                        due.id,
+                        owner,
+                        crate::db::now(),
+                        &error,
+                        if timed_out {
+                            outbox::Retry::Unknown
+                        } else {
+                            outbox::Retry::Uncounted
+                        },
+                    )
+                    .await?;
                     let until = now_ms() + wait.as_millis() as i64;
                     pause(db, until, &error).await?;
                     tracing::warn!(%error, retry_in_secs = wait.as_secs(), "cannot send mail; pausing the newsletter sender");
@@ -254,29 +318,27 @@ impl Run {
                 }
             }
         }
-        Ok(Step::Idle)
+        Ok(if worked { Step::Worked } else { Step::Idle })
     }
 
-    /// Builds and sends one delivery. The outer `Result` is database
-    /// trouble; the inner one is what the SMTP server said.
-    async fn send(
+    /// Builds the mail for a claimed delivery, or says why it is not sent.
+    async fn prepare(
         &mut self,
         state: &AppState,
         site_title: &str,
         due: &Due,
-    ) -> anyhow::Result<Result<(), SendError>> {
+    ) -> anyhow::Result<Prepared> {
         let db = &state.db;
         let wanted = match due.kind.as_str() {
             "confirm" => due.subscriber_status == "pending",
             _ => due.subscriber_status == "confirmed",
         };
         if !wanted {
-            outbox::mark_final(db, due.id, "skipped", "the subscriber's status changed").await?;
-            return Ok(Ok(()));
+            return Ok(Prepared::Drop("skipped", "the subscriber's status changed"));
         }
         let to: Mailbox = match due.email.parse() {
             Ok(address) => Mailbox::new(None, address),
-            Err(e) => return Ok(Err(SendError::Permanent(format!("bad address: {e}")))),
+            Err(_) => return Ok(Prepared::Drop("failed", "not a usable e-mail address")),
         };
         let signer = state.newsletter.signer(state).await?;
         let base = state.config.base_url();
@@ -288,6 +350,9 @@ impl Run {
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         } else {
             let mailing = due.mailing_id.unwrap_or_default();
+            if outbox::is_cancelled(db, mailing).await? {
+                return Ok(Prepared::Drop("cancelled", "the mailing was stopped"));
+            }
             let body = match self.bodies.get(&mailing) {
                 Some(body) => body.clone(),
                 None => {
@@ -297,14 +362,13 @@ impl Run {
                 }
             };
             let Some(body) = body else {
-                outbox::mark_final(db, due.id, "skipped", "the mailing was deleted").await?;
-                return Ok(Ok(()));
+                return Ok(Prepared::Drop("skipped", "the mailing was deleted"));
             };
             let token = signer.sign(Purpose::Unsubscribe, due.subscriber_id, &due.email, 0);
             let url = format!("{base}/unsubscribe?t={token}");
             compose::personal(state, site_title, &body, to, &url, due.id)
         };
-        Ok(state.mailer.try_send(mail).await)
+        Ok(Prepared::Mail(Box::new(mail)))
     }
 }
 

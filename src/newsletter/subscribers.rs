@@ -6,8 +6,9 @@ use serde::Serialize;
 use crate::admin::auth::EmailAddress;
 use crate::db::{self, Db};
 
-/// Seconds before a second confirmation mail goes to the same address.
-pub const CONFIRM_RESEND_SECS: i64 = 10 * 60;
+/// Seconds before a second confirmation mail goes to the same address:
+/// the form must not become a way to flood somebody's inbox.
+pub const CONFIRM_RESEND_SECS: i64 = 60 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -101,15 +101,13 @@ pub async fn subscribe(
     let form = form.into_inner();
     let typed: String = form.email.trim().chars().take(300).collect();
     if !form.website.is_empty() {
-        // Look like success so the bot learns nothing; send nothing.
+        // Look like success (the same page a real address gets) so the bot
+        // learns nothing; store and send nothing.
         metrics::counter!("halftone_subscribe_total", "result" => "honeypot").increment(1);
         tracing::info!("subscribe form: honeypot filled; ignored");
-        return check_inbox(&state, typed).await;
+        return check_inbox(&state, typed.to_lowercase()).await;
     }
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let address = rate_key(&req);
     if let Err(wait) = state.newsletter.check_rate(address) {
         metrics::counter!("halftone_subscribe_total", "result" => "limited").increment(1);
         let mut response = page(
@@ -170,6 +168,21 @@ pub async fn subscribe(
     // The same answer whatever the address's state: the form must not tell
     // strangers who is subscribed.
     check_inbox(&state, email.as_str().to_owned()).await
+}
+
+/// The key of the per-network rate limit: the peer's IPv4 address, or its
+/// IPv6 /64 (one machine usually holds a whole /64, so single addresses
+/// would be free to rotate).
+fn rate_key(req: &HttpRequest) -> std::net::IpAddr {
+    match req.peer_addr().map(|a| a.ip()) {
+        Some(std::net::IpAddr::V6(v6)) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            std::net::IpAddr::from(octets)
+        }
+        Some(ip) => ip,
+        None => std::net::IpAddr::from([0, 0, 0, 0]),
+    }
 }
 
 async fn check_inbox(state: &AppState, email: String) -> Result<HttpResponse, AppError> {

@@ -220,6 +220,7 @@ pub fn smtp_config(config: &mut halftone::config::Config, port: u16) {
     config.newsletter.max_per_minute = 6000;
     config.newsletter.retry_min_secs = 1;
     config.newsletter.retry_max_secs = 2;
+    config.newsletter.max_attempts = 100;
     config.newsletter.check_secs = 1;
     config.newsletter.sender_lease_secs = 3;
 }
