@@ -332,18 +332,13 @@ struct MailingRow {
     cancelled_at: Option<i64>,
 }
 
-/// The newest mailings with their progress (two queries whatever the count).
-pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Mailing>, sqlx::Error> {
-    let rows: Vec<MailingRow> = sqlx::query_as(
-        "SELECT m.id, m.kind, m.subject, m.created_at, u.name AS created_by, m.cancelled_at \
-         FROM mailings m LEFT JOIN users u ON u.id = m.created_by \
-         ORDER BY m.id DESC LIMIT ?",
-    )
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
+const SELECT_MAILINGS: &str =
+    "SELECT m.id, m.kind, m.subject, m.created_at, u.name AS created_by, m.cancelled_at \
+     FROM mailings m LEFT JOIN users u ON u.id = m.created_by";
+
+/// Mailing rows with their progress: two queries whatever the count.
+async fn with_progress(db: &Db, rows: Vec<MailingRow>) -> Result<Vec<Mailing>, sqlx::Error> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    // (COUNT, not SUM: MariaDB sums to DECIMAL, which the Any driver refuses.)
     let mut progress = progress(db, &ids).await?;
     Ok(rows
         .into_iter()
@@ -365,31 +360,21 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Mailing>, sqlx::Error> {
         .collect())
 }
 
+/// The newest mailings with their progress.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Mailing>, sqlx::Error> {
+    let rows = sqlx::query_as(&format!("{SELECT_MAILINGS} ORDER BY m.id DESC LIMIT ?"))
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    with_progress(db, rows).await
+}
+
 pub async fn mailing(db: &Db, id: i64) -> Result<Option<Mailing>, sqlx::Error> {
-    let row: Option<MailingRow> = sqlx::query_as(
-        "SELECT m.id, m.kind, m.subject, m.created_at, u.name AS created_by, m.cancelled_at \
-         FROM mailings m LEFT JOIN users u ON u.id = m.created_by WHERE m.id = ?",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let mut progress = progress(db, &[id]).await?;
-    Ok(Some(Mailing {
-        id: r.id,
-        kind: if r.kind == "page" {
-            Kind::Page
-        } else {
-            Kind::Digest
-        },
-        subject: r.subject,
-        created_at: r.created_at,
-        created_by: r.created_by,
-        cancelled: r.cancelled_at.is_some(),
-        progress: progress
-            .remove(&id)
-            .unwrap_or_else(|| finish(Progress::default())),
-    }))
+    let rows = sqlx::query_as(&format!("{SELECT_MAILINGS} WHERE m.id = ?"))
+        .bind(id)
+        .fetch_all(db)
+        .await?;
+    Ok(with_progress(db, rows).await?.pop())
 }
 
 /// Counts per state for the given mailings, in one `GROUP BY`.
@@ -397,6 +382,7 @@ pub async fn progress(db: &Db, mailings: &[i64]) -> Result<HashMap<i64, Progress
     if mailings.is_empty() {
         return Ok(HashMap::new());
     }
+    // (COUNT, not SUM: MariaDB sums to DECIMAL, which the Any driver refuses.)
     let sql = format!(
         "SELECT mailing_id, status, COUNT(*), COUNT(CASE WHEN interrupted > 0 THEN 1 END), \
          COUNT(CASE WHEN attempts > 0 AND status = 'queued' THEN 1 END) \

@@ -150,12 +150,13 @@ async fn try_subscribe(db: &Db, email: &EmailAddress, now: i64) -> Result<Subscr
     Ok(Subscribed::ConfirmationQueued(id))
 }
 
-/// Pending → confirmed. Returns false when the row is not pending (already
-/// confirmed, unsubscribed meanwhile, or gone).
+/// → confirmed (the caller checked a signed confirmation link). One who
+/// unsubscribed after asking confirms their wish again by clicking their own
+/// link. Returns false when already confirmed (or gone).
 pub async fn confirm(db: &Db, id: i64, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE subscribers SET status = 'confirmed', confirmed_at = ? \
-         WHERE id = ? AND status = 'pending'",
+        "UPDATE subscribers SET status = 'confirmed', confirmed_at = ?, unsubscribed_at = NULL \
+         WHERE id = ? AND status <> 'confirmed'",
     )
     .bind(now)
     .bind(id)

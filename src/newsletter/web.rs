@@ -240,29 +240,51 @@ async fn bad_link(state: &AppState, error: TokenError) -> Result<HttpResponse, A
     .await
 }
 
+/// A signed link's page: a button that asks for the click (`ask`), or
+/// `done` when the subscriber is in `done_status` already.
+async fn link_page(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+    title: &str,
+    done_status: subscribers::Status,
+    (ask, done): (&'static str, &'static str),
+) -> Result<HttpResponse, AppError> {
+    let subscriber = match resolve(state, token, purpose).await? {
+        Ok(s) => s,
+        Err(e) => return bad_link(state, e).await,
+    };
+    let step = if subscriber.status == done_status {
+        done
+    } else {
+        ask
+    };
+    page(
+        state,
+        StatusCode::OK,
+        title,
+        View {
+            step,
+            email: subscriber.email,
+            token: token.to_owned(),
+            ..View::default()
+        },
+    )
+    .await
+}
+
 /// `GET /subscribe/confirm?t=…`: asks for the click that confirms.
 pub async fn confirm_page(
     state: web::Data<AppState>,
     params: web::Query<TokenParams>,
 ) -> Result<HttpResponse, AppError> {
-    let subscriber = match resolve(&state, &params.t, Purpose::Confirm).await? {
-        Ok(s) => s,
-        Err(e) => return bad_link(&state, e).await,
-    };
-    let step = match subscriber.status {
-        subscribers::Status::Confirmed => "already",
-        _ => "confirm",
-    };
-    page(
+    link_page(
         &state,
-        StatusCode::OK,
+        &params.t,
+        Purpose::Confirm,
         "Confirm your subscription",
-        View {
-            step,
-            email: subscriber.email,
-            token: params.t.clone(),
-            ..View::default()
-        },
+        subscribers::Status::Confirmed,
+        ("confirm", "already"),
     )
     .await
 }
@@ -276,16 +298,7 @@ pub async fn confirm(
         Ok(s) => s,
         Err(e) => return bad_link(&state, e).await,
     };
-    // A pending address is confirmed; one that unsubscribed after asking
-    // confirms its wish again by clicking (the link is theirs and signed).
-    if subscriber.status == subscribers::Status::Unsubscribed {
-        sqlx::query("UPDATE subscribers SET status = 'pending' WHERE id = ?")
-            .bind(subscriber.id)
-            .execute(&state.db)
-            .await?;
-    }
-    let confirmed = subscribers::confirm(&state.db, subscriber.id, crate::db::now()).await?;
-    if confirmed {
+    if subscribers::confirm(&state.db, subscriber.id, crate::db::now()).await? {
         tracing::info!(subscriber = subscriber.id, "subscription confirmed");
         metrics::counter!("halftone_subscribe_total", "result" => "confirmed").increment(1);
     }
@@ -307,24 +320,13 @@ pub async fn unsubscribe_page(
     state: web::Data<AppState>,
     params: web::Query<TokenParams>,
 ) -> Result<HttpResponse, AppError> {
-    let subscriber = match resolve(&state, &params.t, Purpose::Unsubscribe).await? {
-        Ok(s) => s,
-        Err(e) => return bad_link(&state, e).await,
-    };
-    let step = match subscriber.status {
-        subscribers::Status::Unsubscribed => "unsubscribed",
-        _ => "unsubscribe",
-    };
-    page(
+    link_page(
         &state,
-        StatusCode::OK,
+        &params.t,
+        Purpose::Unsubscribe,
         "Unsubscribe",
-        View {
-            step,
-            email: subscriber.email,
-            token: params.t.clone(),
-            ..View::default()
-        },
+        subscribers::Status::Unsubscribed,
+        ("unsubscribe", "unsubscribed"),
     )
     .await
 }
