@@ -158,8 +158,11 @@ impl TestApp {
         self.handle.stop(false).await;
     }
 
-    /// Starts the server again on the same port and database.
+    /// Starts the server again on the same port and database, with a new
+    /// connection pool as a restarted process would have: connections made
+    /// on the stopped server's worker runtimes die with them.
     pub async fn start_again(&mut self) {
+        self.db = Db::connect(&self.config).await.expect("reconnect");
         let app = Application::build_with_db(self.config.clone(), self.db.clone())
             .await
             .expect("rebuild app");
