@@ -121,10 +121,7 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let address = super::auth::ratelimit::client_key(&req);
     let settings = crate::comics::settings::load(&state.db).await?;
     let again = |message: String, status| {
         let ctx = LoginTemplate {

@@ -162,8 +162,10 @@ pub async fn export(
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     let write = |out: &mut csv::Writer<Vec<u8>>, row: [&str; 3]| {
-        out.write_record(row.map(safe_cell))
-            .map_err(|e| AppError::Internal(e.into()))
+        out.write_record(
+            row.map(|cell| halftone_analytics::report::spreadsheet_safe(cell).into_owned()),
+        )
+        .map_err(|e| AppError::Internal(e.into()))
     };
     if sheets {
         write(
@@ -207,15 +209,6 @@ pub async fn export(
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body))
-}
-
-/// A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@` (or a tab
-/// or carriage return) as a formula: such cells get a leading `'`.
-fn safe_cell(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_owned(),
-    }
 }
 
 #[derive(Serialize)]

@@ -107,7 +107,7 @@ pub async fn subscribe(
         tracing::info!("subscribe form: honeypot filled; ignored");
         return check_inbox(&state, typed.to_lowercase()).await;
     }
-    let address = rate_key(&req);
+    let address = crate::admin::auth::ratelimit::client_key(&req);
     if let Err(wait) = state.newsletter.check_rate(address) {
         metrics::counter!("halftone_subscribe_total", "result" => "limited").increment(1);
         let mut response = page(
@@ -168,21 +168,6 @@ pub async fn subscribe(
     // The same answer whatever the address's state: the form must not tell
     // strangers who is subscribed.
     check_inbox(&state, email.as_str().to_owned()).await
-}
-
-/// The key of the per-network rate limit: the peer's IPv4 address, or its
-/// IPv6 /64 (one machine usually holds a whole /64, so single addresses
-/// would be free to rotate).
-fn rate_key(req: &HttpRequest) -> std::net::IpAddr {
-    match req.peer_addr().map(|a| a.ip()) {
-        Some(std::net::IpAddr::V6(v6)) => {
-            let mut octets = v6.octets();
-            octets[8..].fill(0);
-            std::net::IpAddr::from(octets)
-        }
-        Some(ip) => ip,
-        None => std::net::IpAddr::from([0, 0, 0, 0]),
-    }
 }
 
 async fn check_inbox(state: &AppState, email: String) -> Result<HttpResponse, AppError> {

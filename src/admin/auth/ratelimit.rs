@@ -9,6 +9,21 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+/// The key every per-network limit uses (login, subscribe form): the
+/// peer's IPv4 address, or its IPv6 /64 — one machine usually holds a whole
+/// /64, so keying on single IPv6 addresses would let it rotate freely.
+pub fn client_key(req: &actix_web::HttpRequest) -> IpAddr {
+    match req.peer_addr().map(|a| a.ip()) {
+        Some(IpAddr::V6(v6)) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::from(octets)
+        }
+        Some(ip) => ip,
+        None => IpAddr::from([0, 0, 0, 0]),
+    }
+}
+
 pub struct LoginLimiter {
     per_account: DefaultKeyedRateLimiter<String>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
@@ -58,5 +73,28 @@ impl LoginLimiter {
             .check_key(&account.to_owned())
             .map_err(|n| n.wait_time_from(now))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_key;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        let key = |addr: &str| {
+            client_key(
+                &TestRequest::default()
+                    .peer_addr(addr.parse().unwrap())
+                    .to_http_request(),
+            )
+        };
+        assert_eq!(
+            key("[2001:db8:1:2:aaaa::1]:5000"),
+            key("[2001:db8:1:2:bbbb::9]:6000")
+        );
+        assert_ne!(key("[2001:db8:1:2::1]:5000"), key("[2001:db8:1:3::1]:5000"));
+        assert_eq!(key("192.0.2.7:80").to_string(), "192.0.2.7");
     }
 }
