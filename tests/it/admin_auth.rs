@@ -480,23 +480,15 @@ async fn the_owner_adds_accounts_and_the_cli_does_too() {
     assert!(owner.follow(dup).await.contains("exists already"));
     assert!(app.login("ed@example.com", "long enough pw").await.is_ok());
 
-    let mut command = std::process::Command::new(crate::common::halftone_bin());
-    command
-        .args([
-            "user",
-            "add",
-            "cli@example.com",
-            "--role",
-            "editor",
-            "--password-stdin",
-        ])
-        .env("HALFTONE_DATA_DIR", app.data_dir.path());
-    if let Some(url) = &app.config.database_url {
-        command.env(
-            "HALFTONE_DATABASE_URL",
-            secrecy::ExposeSecret::expose_secret(url),
-        );
-    }
+    let mut command = crate::common::halftone_command(&app);
+    command.args([
+        "user",
+        "add",
+        "cli@example.com",
+        "--role",
+        "editor",
+        "--password-stdin",
+    ]);
     command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

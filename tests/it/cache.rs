@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use crate::common::proxy::Proxy;
-use crate::common::{halftone_bin, seed_pages, spawn_app, spawn_app_with, TestApp};
+use crate::common::{seed_pages, spawn_app, spawn_app_with, TestApp};
 
 fn x_cache(response: &reqwest::Response) -> String {
     response
@@ -361,34 +361,14 @@ async fn a_change_on_one_process_reaches_another_through_redis() {
         .local_addr()
         .expect("addr")
         .port();
-    let mut command = std::process::Command::new(halftone_bin());
+    let mut command = crate::common::halftone_command(&app);
     command
         .arg("serve")
         .env("HALFTONE_BIND", format!("127.0.0.1:{port}"))
-        .env("HALFTONE_DATA_DIR", app.data_dir.path())
-        .env(
-            "HALFTONE_REDIS_URL",
-            secrecy::ExposeSecret::expose_secret(app.config.redis_url.as_ref().expect("redis")),
-        )
-        .env("HALFTONE_REDIS_NAMESPACE", &app.config.redis_namespace)
         .env("HALFTONE_CACHE__TTL_MS", "600000")
-        .env("HALFTONE_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::inherit());
-    if let Some(db) = &app.config.database_url {
-        command.env(
-            "HALFTONE_DATABASE_URL",
-            secrecy::ExposeSecret::expose_secret(db),
-        );
-    }
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _child = Kill(command.spawn().expect("second process"));
+    let _child = crate::common::ChildGuard(command.spawn().expect("second process"));
     let other = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while app

@@ -13,7 +13,9 @@ use halftone::newsletter::{compose, outbox, subscribers};
 
 use crate::common::admin::PASSWORD;
 use crate::common::smtp::{free_port, smtp_config, SmtpSink};
-use crate::common::{halftone_bin, html, seed_pages, select_attr, spawn_app_with, TestApp};
+use crate::common::{
+    halftone_command, html, seed_pages, select_attr, spawn_app_with, ChildGuard, TestApp,
+};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -770,64 +772,23 @@ async fn a_page_going_live_is_mailed_once_even_with_two_nodes() {
     drop(node2);
 }
 
-/// The real binary as a child process, sending through the sink.
-struct Child(std::process::Child);
-
-impl Child {
-    fn spawn(app: &TestApp, smtp_port: u16, port: u16) -> Child {
-        let mut command = std::process::Command::new(halftone_bin());
-        command
-            .arg("serve")
-            .current_dir(app.data_dir.path())
-            .env("HALFTONE_BIND", format!("127.0.0.1:{port}"))
-            .env("HALFTONE_PUBLIC_URL", &app.address)
-            .env("HALFTONE_DATA_DIR", app.data_dir.path())
-            .env("HALFTONE_EMAIL__TRANSPORT", "smtp")
-            .env("HALFTONE_EMAIL__SMTP_HOST", "127.0.0.1")
-            .env("HALFTONE_EMAIL__SMTP_PORT", smtp_port.to_string())
-            .env("HALFTONE_EMAIL__FROM", "comic@example.com")
-            // One mail every 200 ms, so a kill can land between two.
-            .env("HALFTONE_NEWSLETTER__MAX_PER_MINUTE", "300")
-            .env("HALFTONE_NEWSLETTER__SENDER_LEASE_SECS", "2")
-            .env("HALFTONE_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit());
-        if let Some(db) = &app.config.database_url {
-            command.env(
-                "HALFTONE_DATABASE_URL",
-                secrecy::ExposeSecret::expose_secret(db),
-            );
-        }
-        if let Some(redis) = &app.config.redis_url {
-            command
-                .env(
-                    "HALFTONE_REDIS_URL",
-                    secrecy::ExposeSecret::expose_secret(redis),
-                )
-                .env("HALFTONE_REDIS_NAMESPACE", &app.config.redis_namespace);
-        }
-        Child(command.spawn().expect("start halftone"))
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = std::process::Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.0.id().to_string())
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-
-    fn wait(&mut self) -> std::process::ExitStatus {
-        self.0.wait().expect("wait")
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The real binary serving `app`'s site, sending through the sink.
+fn spawn_site(app: &TestApp, smtp_port: u16, port: u16) -> ChildGuard {
+    let mut command = halftone_command(app);
+    command
+        .arg("serve")
+        .env("HALFTONE_BIND", format!("127.0.0.1:{port}"))
+        .env("HALFTONE_PUBLIC_URL", &app.address)
+        .env("HALFTONE_EMAIL__TRANSPORT", "smtp")
+        .env("HALFTONE_EMAIL__SMTP_HOST", "127.0.0.1")
+        .env("HALFTONE_EMAIL__SMTP_PORT", smtp_port.to_string())
+        .env("HALFTONE_EMAIL__FROM", "comic@example.com")
+        // One mail every 200 ms, so a kill can land between two.
+        .env("HALFTONE_NEWSLETTER__MAX_PER_MINUTE", "300")
+        .env("HALFTONE_NEWSLETTER__SENDER_LEASE_SECS", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    ChildGuard(command.spawn().expect("start halftone"))
 }
 
 /// Waits for the `n`th mail and for its row to be recorded as sent, so the
@@ -861,24 +822,28 @@ async fn a_send_interrupted_by_a_crash_and_a_restart_reaches_everyone_exactly_on
     app.stop().await;
 
     let port = free_port();
-    let mut child = Child::spawn(&app, sink.port, port);
+    let mut child = spawn_site(&app, sink.port, port);
     between_mails(&app, &sink, 8).await;
     // A crash: no chance to clean up.
     child.0.kill().expect("kill");
-    child.wait();
+    child.0.wait().expect("wait");
     let after_crash = sink.mails().len();
     assert!(after_crash < 30, "the crash came too late to test anything");
 
     // Restarted: the lease of the dead process runs out, sending resumes.
-    let mut child = Child::spawn(&app, sink.port, port);
+    let mut child = spawn_site(&app, sink.port, port);
     between_mails(&app, &sink, after_crash + 8).await;
     // A deploy: SIGTERM lets the mail in hand finish and frees the lease.
-    child.signal("TERM");
-    assert!(child.wait().success(), "a clean stop");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(child.0.wait().expect("wait").success(), "a clean stop");
     let after_stop = sink.mails().len();
     assert!(after_stop < 30, "the stop came too late to test anything");
 
-    let _child = Child::spawn(&app, sink.port, port);
+    let _child = spawn_site(&app, sink.port, port);
     sink.wait_for(30, Duration::from_secs(60)).await;
     let deadline = Instant::now() + WAIT;
     loop {

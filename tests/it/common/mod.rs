@@ -382,6 +382,37 @@ pub fn halftone_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_halftone"))
 }
 
+/// The real binary, pointed at `app`'s data folder, database and (when the
+/// suite runs with one) Redis namespace; the caller adds arguments and
+/// settings.
+pub fn halftone_command(app: &TestApp) -> std::process::Command {
+    use secrecy::ExposeSecret;
+    let mut command = std::process::Command::new(halftone_bin());
+    command
+        .current_dir(app.data_dir.path())
+        .env("HALFTONE_DATA_DIR", app.data_dir.path())
+        .env("HALFTONE_LOG", "warn");
+    if let Some(db) = &app.config.database_url {
+        command.env("HALFTONE_DATABASE_URL", db.expose_secret());
+    }
+    if let Some(redis) = &app.config.redis_url {
+        command
+            .env("HALFTONE_REDIS_URL", redis.expose_secret())
+            .env("HALFTONE_REDIS_NAMESPACE", &app.config.redis_namespace);
+    }
+    command
+}
+
+/// A child process killed (and reaped) when the test lets go of it.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// An HTML document for CSS-selector assertions.
 pub fn html(body: &str) -> scraper::Html {
     scraper::Html::parse_document(body)
