@@ -17,9 +17,13 @@ use tokio::sync::mpsc;
 
 use crate::config::AnalyticsConfig;
 
-const QUEUE: usize = 4096;
-const MAX_PENDING: usize = 10_000;
+const QUEUE: usize = 16_384;
+/// Events kept while the service is unreachable (about 200 bytes each).
+const MAX_PENDING: usize = 50_000;
+/// Events per request at most; a request that times out is retried smaller,
+/// so a slow service still drains a backlog instead of timing out forever.
 const BATCH: usize = 500;
+const TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "lowercase", tag = "kind")]
@@ -67,10 +71,7 @@ impl Reporter {
 }
 
 async fn send_loop(url: String, secret: String, mut rx: mpsc::Receiver<Event>) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-    {
+    let client = match reqwest::Client::builder().timeout(TIMEOUT).build() {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "cannot build the analytics client; events are not reported");
@@ -79,6 +80,7 @@ async fn send_loop(url: String, secret: String, mut rx: mpsc::Receiver<Event>) {
     };
     let mut pending: Vec<(String, Event)> = Vec::new();
     let mut failing = false;
+    let mut batch = BATCH;
     loop {
         // Wait for something to send, then gather what else is queued.
         if pending.is_empty() {
@@ -87,7 +89,11 @@ async fn send_loop(url: String, secret: String, mut rx: mpsc::Receiver<Event>) {
                 None => return,
             }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Gather a batch's worth for a moment, unless a backlog is draining
+        // or the last attempt failed (it waited already).
+        if !failing && pending.len() < batch {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         while let Ok(event) = rx.try_recv() {
             pending.push((new_id(), event));
         }
@@ -96,7 +102,7 @@ async fn send_loop(url: String, secret: String, mut rx: mpsc::Receiver<Event>) {
             pending.drain(..excess);
             metrics::counter!("halftone_analytics_events_dropped_total").increment(excess as u64);
         }
-        let take = pending.len().min(BATCH);
+        let take = pending.len().min(batch);
         let body: Vec<Wire> = pending[..take]
             .iter()
             .map(|(id, event)| Wire { id, event })
@@ -119,12 +125,16 @@ async fn send_loop(url: String, secret: String, mut rx: mpsc::Receiver<Event>) {
                 }
                 pending.drain(..take);
                 metrics::counter!("halftone_analytics_events_sent_total").increment(take as u64);
+                batch = (batch * 2).min(BATCH);
                 if failing {
                     tracing::info!("analytics service reachable again");
                     failing = false;
                 }
             }
             outcome => {
+                if matches!(&outcome, Err(error) if error.is_timeout()) {
+                    batch = (batch / 2).max(1);
+                }
                 if !failing {
                     let reason = match outcome {
                         Ok(response) => response.status().to_string(),

@@ -63,9 +63,35 @@ impl From<sqlx::Error> for AppError {
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => AppError::Unavailable(error.to_string()),
+            sqlx::Error::Database(ref db) if database_unavailable(db.as_ref()) => {
+                AppError::Unavailable(error.to_string())
+            }
             other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }
+}
+
+/// Errors that mean "the database cannot answer right now", not "this query
+/// is wrong": the client should come back shortly (503 + Retry-After).
+fn database_unavailable(error: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(sqlite) = error.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        // Primary result codes: BUSY (5), LOCKED (6), IOERR (10), FULL (13),
+        // CANTOPEN (14), PROTOCOL (15, "locking protocol": another process
+        // holds the file in exclusive mode).
+        let code = sqlx::error::DatabaseError::code(sqlite)
+            .and_then(|c| c.parse::<i32>().ok())
+            .map_or(0, |c| c & 0xff);
+        return matches!(code, 5 | 6 | 10 | 13 | 14 | 15);
+    }
+    if let Some(mysql) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        // Too many connections, lock wait timeout, deadlock, server shutting
+        // down, read-only (a failover in progress).
+        return matches!(
+            mysql.number(),
+            1040 | 1203 | 1205 | 1213 | 1053 | 1290 | 1836
+        );
+    }
+    false
 }
 
 impl From<tera::Error> for AppError {

@@ -3,10 +3,12 @@
 //! `publish` delivers to local subscribers at once and, when Redis is
 //! configured, to every other node through one Redis channel. A node ignores
 //! its own messages coming back from Redis. When Redis is down, local
-//! delivery goes on; the bridge logs the outage once and reconnects.
+//! delivery goes on; the bridge logs the outage once and reconnects, and a
+//! node that started while Redis was down gets its publishing connection
+//! from the bridge when Redis comes back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -30,7 +32,9 @@ struct Envelope {
 pub struct Events {
     local: broadcast::Sender<Event>,
     node: Arc<str>,
-    redis: Option<redis::aio::ConnectionManager>,
+    /// The publishing connection: `None` without Redis, or until the first
+    /// successful connection (the manager reconnects by itself after that).
+    redis: Option<Arc<RwLock<Option<redis::aio::ConnectionManager>>>>,
     redis_down: Arc<AtomicBool>,
     channel: Arc<str>,
 }
@@ -54,23 +58,22 @@ impl Events {
         let mut events = Self::local();
         events.channel = format!("{namespace}:events").into();
         let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1);
-        match redis::aio::ConnectionManager::new_with_config(client.clone(), config).await {
-            Ok(manager) => events.redis = Some(manager),
+        let slot = Arc::new(RwLock::new(None));
+        match connect(&client).await {
+            Ok(manager) => *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(manager),
             Err(error) => {
                 tracing::warn!(%error, "Redis is unreachable; events stay on this node until it returns");
                 events.redis_down.store(true, Ordering::Relaxed);
             }
         }
+        events.redis = Some(slot.clone());
         tokio::spawn(bridge(
             client,
             events.channel.clone(),
             events.local.clone(),
             events.node.clone(),
             events.redis_down.clone(),
+            slot,
         ));
         Ok(events)
     }
@@ -80,7 +83,12 @@ impl Events {
     }
 
     pub fn redis_up(&self) -> bool {
-        self.redis.is_some() && !self.redis_down.load(Ordering::Relaxed)
+        self.publisher().is_some() && !self.redis_down.load(Ordering::Relaxed)
+    }
+
+    fn publisher(&self) -> Option<redis::aio::ConnectionManager> {
+        let slot = self.redis.as_ref()?;
+        slot.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub async fn publish(&self, topic: impl Into<String>, data: serde_json::Value) {
@@ -89,7 +97,9 @@ impl Events {
             data,
         };
         let _ = self.local.send(event.clone());
-        if let Some(redis) = &self.redis {
+        // None without Redis, or not connected yet (the bridge connects when
+        // Redis is back).
+        if let Some(mut conn) = self.publisher() {
             let payload = match serde_json::to_string(&Envelope {
                 origin: self.node.to_string(),
                 event,
@@ -97,7 +107,6 @@ impl Events {
                 Ok(p) => p,
                 Err(_) => return,
             };
-            let mut conn = redis.clone();
             let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
                 .arg(&*self.channel)
                 .arg(payload)
@@ -112,19 +121,47 @@ impl Events {
     }
 }
 
-/// Relays events from other nodes to local subscribers, reconnecting forever.
+async fn connect(client: &redis::Client) -> redis::RedisResult<redis::aio::ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(1);
+    redis::aio::ConnectionManager::new_with_config(client.clone(), config).await
+}
+
+/// Relays events from other nodes to local subscribers, reconnecting forever;
+/// makes the publishing connection if the node started without Redis.
 async fn bridge(
     client: redis::Client,
     channel: Arc<str>,
     local: broadcast::Sender<Event>,
     node: Arc<str>,
     down: Arc<AtomicBool>,
+    publisher: Arc<RwLock<Option<redis::aio::ConnectionManager>>>,
 ) {
     let mut delay = Duration::from_millis(200);
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
                 if pubsub.subscribe(&*channel).await.is_ok() {
+                    let missing = publisher
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .is_none();
+                    if missing {
+                        match connect(&client).await {
+                            Ok(manager) => {
+                                *publisher.write().unwrap_or_else(|p| p.into_inner()) =
+                                    Some(manager)
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "cannot open the Redis publishing connection; retrying");
+                                tokio::time::sleep(delay).await;
+                                delay = (delay * 2).min(Duration::from_secs(5));
+                                continue;
+                            }
+                        }
+                    }
                     if down.swap(false, Ordering::Relaxed) {
                         tracing::info!("Redis is reachable again; events are shared between nodes");
                     }

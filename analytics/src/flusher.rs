@@ -73,12 +73,14 @@ impl Flusher {
 
     /// One batch. Ok(true) when more is waiting.
     async fn step(&self, applied: &mut Option<u64>) -> anyhow::Result<bool> {
+        let spool_id = self.shared.id;
         let from = match *applied {
             Some(seq) => seq,
             None => {
                 self.store.migrate().await?;
-                let seq = self.store.applied_seq().await?;
-                tracing::info!(applied = seq, "analytics database ready");
+                let seq = self.store.applied_seq(spool_id).await?;
+                tracing::info!(spool = spool_id, applied = seq, "analytics database ready");
+                self.shared.reconcile(seq);
                 *applied = Some(seq);
                 seq
             }
@@ -96,43 +98,53 @@ impl Flusher {
         let records =
             tokio::task::spawn_blocking(move || spool::read_range(&shared, from, durable, BATCH))
                 .await??;
-        if records.is_empty() {
-            // The durable mark is past the mark but the records are gone:
-            // only possible if segments were removed by hand. Skip ahead.
-            tracing::error!(from, durable, "spooled records missing; skipping ahead");
-            let skip = Aggregate {
-                upto: durable,
-                ..Aggregate::default()
-            };
-            self.store.commit(&skip, from).await?;
-            *applied = Some(durable);
-            return Ok(false);
-        }
         let mut batch = Aggregate::default();
         for record in &records {
             batch.add(record);
         }
-        match self.store.commit(&batch, from).await {
+        if records.len() < BATCH {
+            // Everything readable up to `durable` is in this batch: the
+            // sequence numbers with no readable record are damage, counted.
+            batch.upto = durable;
+        }
+        let lost = (batch.upto - from).saturating_sub(batch.records);
+        if lost > 0 {
+            tracing::error!(
+                from,
+                upto = batch.upto,
+                lost,
+                "spooled records unreadable (damaged or removed); the records around them are counted"
+            );
+        }
+        match self.store.commit(spool_id, &batch, from).await {
             Ok(()) => {
                 *applied = Some(batch.upto);
-                self.shared
-                    .ledger
-                    .committed
-                    .fetch_add(batch.records, Ordering::Relaxed);
-                self.shared
-                    .ledger
-                    .applied_seq
-                    .store(batch.upto, Ordering::Relaxed);
+                let ledger = &self.shared.ledger;
+                ledger.committed.fetch_add(batch.records, Ordering::Relaxed);
+                ledger.damaged.fetch_add(lost, Ordering::Relaxed);
+                ledger.applied_seq.store(batch.upto, Ordering::Relaxed);
                 spool::clean(&self.shared, batch.upto, self.dedupe_window);
                 Ok(batch.upto < durable)
             }
             Err(CommitError::Moved(actual)) => {
-                // A commit whose answer was lost did land; carry on from there.
-                tracing::warn!(
-                    expected = from,
-                    actual,
-                    "applied mark moved; resuming from the database's"
-                );
+                // A commit whose answer was lost did land (the spool
+                // directory is locked and its row is its own, so nobody
+                // else moves this mark): carry on from there.
+                if actual > durable {
+                    tracing::error!(
+                        expected = from,
+                        actual,
+                        durable,
+                        "the database's mark for this spool is past everything spooled; another process writes under this spool's id"
+                    );
+                } else {
+                    tracing::warn!(
+                        expected = from,
+                        actual,
+                        "applied mark moved; resuming from the database's"
+                    );
+                }
+                self.shared.reconcile(actual);
                 *applied = Some(actual);
                 Ok(true)
             }

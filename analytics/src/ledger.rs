@@ -20,6 +20,8 @@ pub struct Ledger {
     pub dropped_too_large: AtomicU64,
     pub dropped_rate_limit: AtomicU64,
     pub dropped_disk: AtomicU64,
+    /// Acknowledged records found unreadable on disk (damaged), skipped.
+    pub damaged: AtomicU64,
     /// Highest spool sequence on disk, and highest applied to the
     /// database (u64::MAX until the database has been reached).
     pub durable_seq: AtomicU64,
@@ -39,6 +41,8 @@ pub struct LedgerSnapshot {
     pub dropped_too_large: u64,
     pub dropped_rate_limit: u64,
     pub dropped_disk: u64,
+    #[serde(default)]
+    pub damaged: u64,
     pub lag: u64,
     pub database_up: bool,
 }
@@ -55,6 +59,7 @@ impl Default for Ledger {
             dropped_too_large: AtomicU64::new(0),
             dropped_rate_limit: AtomicU64::new(0),
             dropped_disk: AtomicU64::new(0),
+            damaged: AtomicU64::new(0),
             durable_seq: AtomicU64::new(0),
             applied_seq: AtomicU64::new(u64::MAX),
             database_up: AtomicU64::new(0),
@@ -75,6 +80,7 @@ impl Ledger {
             dropped_too_large: get(&self.dropped_too_large),
             dropped_rate_limit: get(&self.dropped_rate_limit),
             dropped_disk: get(&self.dropped_disk),
+            damaged: get(&self.damaged),
             lag: self.lag(),
             database_up: get(&self.database_up) == 1,
         }
@@ -103,6 +109,7 @@ impl Ledger {
             ("too_large", s.dropped_too_large),
             ("rate_limit", s.dropped_rate_limit),
             ("disk", s.dropped_disk),
+            ("damaged", s.damaged),
         ] {
             metrics::counter!("analytics_hits_dropped_total", "reason" => reason).absolute(n);
         }

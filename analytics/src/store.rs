@@ -111,8 +111,21 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
-    pub async fn applied_seq(&self) -> Result<u64, sqlx::Error> {
-        let seq: i64 = sqlx::query_scalar("SELECT applied_seq FROM spool_state WHERE id = 1")
+    /// The applied mark of one spool (each spool directory has its own row:
+    /// a replaced spool volume starts a new sequence instead of hiding under
+    /// the old one's mark). Makes the row on first use.
+    pub async fn applied_seq(&self, spool: u64) -> Result<u64, sqlx::Error> {
+        let sql = if self.mysql {
+            "INSERT IGNORE INTO spool_state (id, applied_seq) VALUES (?, 0)"
+        } else {
+            "INSERT OR IGNORE INTO spool_state (id, applied_seq) VALUES (?, 0)"
+        };
+        sqlx::query(sql)
+            .bind(spool as i64)
+            .execute(&self.pool)
+            .await?;
+        let seq: i64 = sqlx::query_scalar("SELECT applied_seq FROM spool_state WHERE id = ?")
+            .bind(spool as i64)
             .fetch_one(&self.pool)
             .await?;
         Ok(seq as u64)
@@ -120,18 +133,20 @@ impl Store {
 
     /// Applies a batch and moves the applied mark from `from` to `agg.upto`,
     /// all in one transaction: either both happen or neither.
-    pub async fn commit(&self, agg: &Aggregate, from: u64) -> Result<(), CommitError> {
+    pub async fn commit(&self, spool: u64, agg: &Aggregate, from: u64) -> Result<(), CommitError> {
         let mut tx = self.pool.begin().await?;
         // The mark first: it takes the write lock, and refuses a stale batch.
         let moved =
-            sqlx::query("UPDATE spool_state SET applied_seq = ? WHERE id = 1 AND applied_seq = ?")
+            sqlx::query("UPDATE spool_state SET applied_seq = ? WHERE id = ? AND applied_seq = ?")
                 .bind(agg.upto as i64)
+                .bind(spool as i64)
                 .bind(from as i64)
                 .execute(&mut *tx)
                 .await?;
         if moved.rows_affected() != 1 {
             let actual: i64 =
-                sqlx::query_scalar("SELECT applied_seq FROM spool_state WHERE id = 1")
+                sqlx::query_scalar("SELECT applied_seq FROM spool_state WHERE id = ?")
+                    .bind(spool as i64)
                     .fetch_one(&mut *tx)
                     .await?;
             tx.rollback().await?;

@@ -355,8 +355,7 @@ async fn events(
         )));
     }
     let t = now();
-    let mut stored = 0;
-    let mut duplicates = 0;
+    let mut records = Vec::with_capacity(events.len());
     let mut invalid = Vec::new();
     for (index, event) in events.iter().enumerate() {
         state.ledger.received.fetch_add(1, Ordering::Relaxed);
@@ -365,20 +364,17 @@ async fn events(
             _ => None,
         };
         match hit::from_event(event, ids.as_ref(), t) {
-            Ok(record) => match state
-                .spool
-                .append(record, ids.and_then(|i| i.previous))
-                .await?
-            {
-                Appended::Stored => stored += 1,
-                Appended::Duplicate => duplicates += 1,
-            },
+            Ok(record) => records.push((record, ids.and_then(|i| i.previous))),
             Err(error) => {
                 state.ledger.dropped_invalid.fetch_add(1, Ordering::Relaxed);
                 invalid.push(serde_json::json!({ "index": index, "error": error.to_string() }));
             }
         }
     }
+    // One group commit for the whole request, not one per event.
+    let answers = state.spool.append_all(records).await?;
+    let stored = answers.iter().filter(|a| **a == Appended::Stored).count();
+    let duplicates = answers.len() - stored;
     let status = if invalid.is_empty() {
         StatusCode::ACCEPTED
     } else {

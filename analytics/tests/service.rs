@@ -577,3 +577,136 @@ async fn figures_are_for_admins_only() {
     drop(service);
     db.drop_database().await;
 }
+
+/// The spool emptied by cleaning must not restart its numbering below the
+/// database's mark: an idle spell after a restart, then another restart,
+/// once lost every hit sent after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hits_after_an_idle_restart_and_another_restart_are_all_counted() {
+    let db = TestDb::new().await;
+    let spool = tempfile::tempdir().expect("tmp");
+    let options = Options {
+        dedupe_secs: Some(1),
+        ..Options::default()
+    };
+    async fn send(service: &Service, range: std::ops::Range<usize>) {
+        for n in range {
+            let status = service
+                .beacon(&id(n), "/idle", "10.9.0.1", FIREFOX, None, 1440)
+                .await;
+            assert_eq!(status, 202);
+        }
+    }
+    let service = Service::start(&db, spool.path(), &options);
+    send(&service, 0..100).await;
+    let (status, _) = service.sigterm();
+    assert!(status.success());
+
+    // Idle past the dedupe window: the cleaner may delete applied segments.
+    let service = Service::start(&db, spool.path(), &options);
+    service.settled().await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, _) = service.sigterm();
+    assert!(status.success());
+
+    let service = Service::start(&db, spool.path(), &options);
+    send(&service, 100..200).await;
+    let ledger = service.settled().await;
+    assert_eq!(ledger.committed, 100, "{ledger:?}\n{}", service.log());
+    assert_eq!(db.stored_views().await, 200);
+    let (status, _) = service.sigterm();
+    assert!(status.success());
+
+    // And once more, to be sure nothing is replayed or forgotten.
+    let service = Service::start(&db, spool.path(), &options);
+    send(&service, 200..250).await;
+    service.settled().await;
+    assert_eq!(db.stored_views().await, 250);
+    drop(service);
+
+    // A replaced spool volume (empty directory, same database) starts a
+    // sequence of its own: nothing it takes hides under the old mark.
+    let fresh = tempfile::tempdir().expect("tmp");
+    let service = Service::start(&db, fresh.path(), &options);
+    send(&service, 1000..1030).await;
+    service.settled().await;
+    assert_eq!(db.stored_views().await, 280);
+    drop(service);
+    db.drop_database().await;
+}
+
+/// The site posts events in batches of up to 500 with a 5-s timeout: one
+/// group commit per request keeps a batch well inside it, and a backlog drains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_batches_are_stored_within_the_timeout_and_a_backlog_drains() {
+    let db = TestDb::new().await;
+    let spool = tempfile::tempdir().expect("tmp");
+    let service = Service::start(&db, spool.path(), &Options::default());
+    let batch = |from: usize| {
+        serde_json::Value::Array(
+            (from..from + 500)
+                .map(|n| serde_json::json!({ "id": format!("event-{n:08}"), "kind": "search", "query": format!("word{}", n % 7) }))
+                .collect(),
+        )
+    };
+    let mut slowest = Duration::ZERO;
+    for start in (0..20_000).step_by(500) {
+        let (status, took) = service.events(&batch(start)).await;
+        assert_eq!(status, 202);
+        slowest = slowest.max(took);
+    }
+    assert!(
+        slowest < Duration::from_secs(5),
+        "a 500-event batch took {slowest:?}"
+    );
+    // The same batch again (a retry after a lost answer) is all duplicates, as fast.
+    let (status, took) = service.events(&batch(0)).await;
+    assert_eq!(status, 202);
+    assert!(took < Duration::from_secs(5));
+    let ledger = service.settled().await;
+    assert_eq!(ledger.committed, 20_000, "{ledger:?}");
+    assert_eq!(ledger.duplicates, 500);
+    let stats = service.stats("24h").await;
+    assert_eq!(stats["totals"]["searches"], 20_000);
+    drop(service);
+    db.drop_database().await;
+}
+
+/// A record damaged on disk in the middle of a segment is skipped and
+/// counted; the acknowledged records after it are all counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_record_mid_segment_loses_only_itself() {
+    let db = TestDb::new().await;
+    let spool = tempfile::tempdir().expect("tmp");
+    let slow = Options {
+        flush_ms: 600_000,
+        ..Options::default()
+    };
+    let service = Service::start(&db, spool.path(), &slow);
+    for n in 0..100 {
+        assert_eq!(
+            service
+                .beacon(&id(n), "/dmg", "10.8.0.1", FIREFOX, None, 1440)
+                .await,
+            202
+        );
+    }
+    service.sigkill();
+    let segment = std::fs::read_dir(spool.path())
+        .expect("spool")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "seg"))
+        .expect("a segment");
+    let mut bytes = std::fs::read(&segment).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    std::fs::write(&segment, &bytes).expect("write");
+
+    let service = Service::start(&db, spool.path(), &Options::default());
+    let ledger = service.settled().await;
+    assert_eq!(db.stored_views().await, 99, "{ledger:?}\n{}", service.log());
+    assert_eq!(ledger.damaged, 1, "{ledger:?}");
+    assert!(service.log().contains("damaged records in the spool"));
+    drop(service);
+    db.drop_database().await;
+}

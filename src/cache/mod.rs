@@ -13,6 +13,11 @@
 //!   (single flight).
 //! - A render that fails (database down) falls back to the last good copy,
 //!   kept for `cache.keep_stale_secs`; only pages never rendered get a 503.
+//! - A breaker: once a render failed because the database is unavailable,
+//!   every page with a last good copy is served from it at once for a short
+//!   back-off (doubling while the outage lasts), and a single background
+//!   render probes for the database's return. Without it every expired page
+//!   waited out the pool timeout before falling back.
 //! - Any content change bumps the generation: every node drops every page
 //!   at once (own node directly; others through the `content` event and the
 //!   shared generation in Redis). Coarse but always correct; a small site
@@ -24,7 +29,7 @@ pub mod entry;
 mod shared;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,6 +88,58 @@ pub struct PageCache {
     cache_control: String,
     /// Renders made by this cache (the metrics are process-wide; this is per app).
     renders: AtomicU64,
+    breaker: Breaker,
+}
+
+/// Open while the database is known to be unavailable (see the module docs).
+#[derive(Default)]
+struct Breaker {
+    /// Unix ms until which the breaker is open (0: closed).
+    open_until: AtomicI64,
+    /// The current back-off, doubled on every failed probe.
+    backoff_ms: AtomicI64,
+    probing: AtomicBool,
+}
+
+impl Breaker {
+    const FIRST_BACKOFF_MS: i64 = 2_000;
+    const MAX_BACKOFF_MS: i64 = 16_000;
+
+    fn is_open(&self) -> bool {
+        entry::now_ms() < self.open_until.load(Ordering::Acquire)
+    }
+
+    /// A render failed for want of the database.
+    fn trip(&self) {
+        let backoff = match self.backoff_ms.load(Ordering::Acquire) {
+            0 => Self::FIRST_BACKOFF_MS,
+            b => (b * 2).min(Self::MAX_BACKOFF_MS),
+        };
+        self.backoff_ms.store(backoff, Ordering::Release);
+        if self
+            .open_until
+            .swap(entry::now_ms() + backoff, Ordering::AcqRel)
+            == 0
+        {
+            tracing::warn!(
+                backoff_ms = backoff,
+                "the database is unavailable; serving last good copies while one render probes"
+            );
+            metrics::counter!("halftone_cache_breaker_trips_total").increment(1);
+        }
+    }
+
+    fn close(&self) {
+        self.backoff_ms.store(0, Ordering::Release);
+        if self.open_until.swap(0, Ordering::AcqRel) != 0 {
+            tracing::info!("the database answers again; pages are rendered fresh");
+        }
+    }
+
+    /// One probe at a time, whichever page it is.
+    fn try_probe(&self) -> bool {
+        !self.probing.swap(true, Ordering::AcqRel)
+    }
 }
 
 /// How a response was obtained, reported in `x-cache` and in metrics.
@@ -142,6 +199,7 @@ impl PageCache {
             shared,
             cache_control,
             renders: AtomicU64::new(0),
+            breaker: Breaker::default(),
         };
         if let Some(shared) = &cache.shared {
             if let Some(g) = shared.generation().await {
@@ -214,8 +272,8 @@ impl PageCache {
     }
 
     /// Serves a stale entry and, if nobody is doing it yet, refreshes it in
-    /// the background on this worker.
-    fn refresh_in_background<F, Fut>(self: &Arc<Self>, key: String, render: F)
+    /// the background on this worker. `probe` marks the breaker's one probe.
+    fn refresh_in_background<F, Fut>(self: &Arc<Self>, key: String, render: F, probe: bool)
     where
         F: Fn() -> Fut + 'static,
         Fut: Future<Output = Result<Rendered, AppError>> + 'static,
@@ -224,21 +282,45 @@ impl PageCache {
             .flights
             .get_with(key.clone(), || Arc::new(tokio::sync::Mutex::new(())));
         let Ok(guard) = flight.clone().try_lock_owned() else {
+            if probe {
+                self.breaker.probing.store(false, Ordering::Release);
+            }
             return;
         };
         let cache = self.clone();
         actix_web::rt::spawn(async move {
             let _guard = guard;
             let generation = cache.generation.load(Ordering::Acquire);
-            match render().await {
+            let outcome = render().await;
+            match outcome {
                 Ok(rendered) => {
+                    cache.breaker.close();
                     cache.store(&key, rendered, generation).await;
                 }
                 Err(error) => {
+                    cache.record_failure(&key, &error);
                     tracing::warn!(%key, %error, "background refresh failed; serving the last good copy")
                 }
             }
+            if probe {
+                cache.breaker.probing.store(false, Ordering::Release);
+            }
         });
+    }
+
+    /// Remembers a failed render: the key's waiters share it, and an
+    /// unavailable database opens the breaker.
+    fn record_failure(&self, key: &str, error: &AppError) {
+        match error {
+            AppError::Unavailable(_) => {
+                self.failures.insert(key.to_owned(), entry::now_ms());
+                self.breaker.trip();
+            }
+            AppError::Internal(_) => {
+                self.failures.insert(key.to_owned(), entry::now_ms());
+            }
+            _ => {}
+        }
     }
 
     async fn get<F, Fut>(
@@ -259,9 +341,26 @@ impl PageCache {
                     return Ok((entry, Outcome::Hit));
                 }
                 if age < self.ttl_ms() + self.config.stale_while_revalidate_ms as i64 {
-                    self.refresh_in_background(key, render);
+                    self.refresh_in_background(key, render, false);
                     return Ok((entry, Outcome::Stale));
                 }
+            }
+            // The database is known to be down (or this page's last render
+            // failed a moment ago): the last good copy now, a retry behind it.
+            let failed_lately = self
+                .failures
+                .get(&key)
+                .is_some_and(|at| entry::now_ms() - at < Breaker::FIRST_BACKOFF_MS);
+            if self.breaker.is_open() {
+                let probe = self.breaker.try_probe();
+                if probe {
+                    self.refresh_in_background(key, render, true);
+                }
+                return Ok((entry, Outcome::Fallback));
+            }
+            if failed_lately {
+                self.refresh_in_background(key, render, false);
+                return Ok((entry, Outcome::Fallback));
             }
             fallback = Some(entry);
         }
@@ -316,11 +415,12 @@ impl PageCache {
             Ok(rendered) => {
                 metrics::histogram!("halftone_render_seconds")
                     .record(started.elapsed().as_secs_f64());
+                self.breaker.close();
                 let entry = self.store(&key, rendered, generation).await;
                 Ok((entry, Outcome::Miss))
             }
             Err(error @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
-                self.failures.insert(key.clone(), entry::now_ms());
+                self.record_failure(&key, &error);
                 match fallback {
                     Some(entry) if entry.age_ms() < (self.config.keep_stale_secs as i64) * 1000 => {
                         tracing::warn!(%key, %error, "render failed; serving the last good copy");

@@ -12,7 +12,11 @@ const SECRET: &str = "shared-secret-0123456789";
 
 /// The real analytics service, embedded on a free port (SQLite, own spool).
 async fn start_analytics(dir: &std::path::Path) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    start_analytics_on(dir, "127.0.0.1:0").await
+}
+
+async fn start_analytics_on(dir: &std::path::Path, bind: &str) -> String {
+    let listener = std::net::TcpListener::bind(bind).expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("addr"));
     let config = halftone_analytics::Config::parse_from([
         "halftone-analytics".to_owned(),
@@ -202,6 +206,58 @@ async fn the_site_serves_normally_with_the_analytics_service_down() {
         metrics.contains("halftone_http_requests_total"),
         "metrics still served"
     );
+}
+
+/// Events reported while the service is down wait, and all of them arrive
+/// once it is back: a backlog bigger than one request drains completely.
+#[tokio::test]
+async fn a_backlog_of_events_reported_during_an_outage_drains_completely() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let app = spawn_app_with(move |c| {
+        c.analytics.url = Some(format!("http://127.0.0.1:{port}").parse().expect("url"));
+        c.analytics.secret = Some(SECRET.to_owned().into());
+    })
+    .await;
+    for n in 0..20_000 {
+        app.state
+            .analytics
+            .report(halftone::analytics::Event::Search {
+                query: format!("word{}", n % 13),
+            });
+        if n % 2_000 == 1_999 {
+            // Let the sender take the queue into its backlog, as time would.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let analytics = start_analytics_on(dir.path(), &format!("127.0.0.1:{port}")).await;
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stats: serde_json::Value = client
+            .get(format!("{analytics}/api/stats?range=24h"))
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        let searches = stats["totals"]["searches"].as_i64().unwrap_or(0);
+        if searches == 20_000 {
+            break;
+        }
+        assert!(searches <= 20_000, "counted twice: {searches}");
+        assert!(
+            Instant::now() < deadline,
+            "only {searches} of 20000 events arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 #[tokio::test]

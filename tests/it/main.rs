@@ -17,6 +17,7 @@ mod import;
 mod media;
 mod navigation;
 mod newsletter;
+mod outage;
 mod queries;
 mod reader;
 mod scheduling;

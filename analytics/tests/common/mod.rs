@@ -149,6 +149,8 @@ pub struct Options {
     pub flush_ms: u64,
     pub rate_limit: u32,
     pub public: bool,
+    pub dedupe_secs: Option<u64>,
+    pub fsync_ms: Option<u64>,
 }
 
 impl Default for Options {
@@ -157,6 +159,8 @@ impl Default for Options {
             flush_ms: 100,
             rate_limit: 0,
             public: false,
+            dedupe_secs: None,
+            fsync_ms: None,
         }
     }
 }
@@ -183,6 +187,12 @@ impl Service {
             .stderr(Stdio::piped());
         if options.public {
             command.env("HALFTONE_ANALYTICS_PUBLIC", "true");
+        }
+        if let Some(secs) = options.dedupe_secs {
+            command.env("HALFTONE_ANALYTICS_DEDUPE_SECS", secs.to_string());
+        }
+        if let Some(ms) = options.fsync_ms {
+            command.env("HALFTONE_ANALYTICS_FSYNC_MS", ms.to_string());
         }
         let mut child = command.spawn().expect("start halftone-analytics");
         let stderr = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -249,6 +259,21 @@ impl Service {
             .await
             .map(|r| r.status().as_u16())
             .unwrap_or(0)
+    }
+
+    /// Posts server events as the site does; returns the status and how long it took.
+    pub async fn events(&self, events: &Value) -> (u16, Duration) {
+        let started = Instant::now();
+        let status = self
+            .client
+            .post(format!("{}/api/events", self.address))
+            .bearer_auth(SECRET)
+            .json(events)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        (status, started.elapsed())
     }
 
     pub async fn ledger(&self) -> LedgerSnapshot {

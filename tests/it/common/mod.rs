@@ -9,6 +9,7 @@ pub mod admin;
 pub mod browser;
 pub mod proxy;
 pub mod smtp;
+pub mod stall;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -174,6 +175,11 @@ impl TestApp {
     /// A second app node on its own port, sharing this one's database,
     /// media and Redis namespace.
     pub async fn second_node(&self) -> TestApp {
+        self.second_node_with(|_| {}).await
+    }
+
+    /// A second node whose configuration the test adjusts.
+    pub async fn second_node_with(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("free port")
             .local_addr()
@@ -181,6 +187,7 @@ impl TestApp {
             .port();
         let mut config = self.config.clone();
         config.bind = format!("127.0.0.1:{port}").parse().expect("addr");
+        adjust(&mut config);
         let db = Db::connect(&config).await.expect("connect");
         let app = Application::build_with_db(config.clone(), db.clone())
             .await

@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 pub struct Proxy {
     pub port: u16,
     open: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
     cut: broadcast::Sender<()>,
 }
 
@@ -19,8 +20,9 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
         let open = Arc::new(AtomicBool::new(true));
+        let frozen = Arc::new(AtomicBool::new(false));
         let (cut, _) = broadcast::channel(4);
-        let (flag, cuts) = (open.clone(), cut.clone());
+        let (flag, ice, cuts) = (open.clone(), frozen.clone(), cut.clone());
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !flag.load(Ordering::SeqCst) {
@@ -29,18 +31,32 @@ impl Proxy {
                 }
                 let target = target.clone();
                 let mut stop = cuts.subscribe();
+                let ice = ice.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = stop.recv() => {}
+                    if !ice.load(Ordering::SeqCst) {
+                        let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => return,
+                            _ = stop.recv() => {}
+                        }
                     }
+                    // Frozen: the client's connection stays open and silent
+                    // (a hung server) until the proxy thaws, then is closed.
+                    while ice.load(Ordering::SeqCst) {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    drop(inbound);
                 });
             }
         });
-        Proxy { port, open, cut }
+        Proxy {
+            port,
+            open,
+            frozen,
+            cut,
+        }
     }
 
     /// Drops every connection and refuses new ones (they are closed at once).
@@ -51,5 +67,15 @@ impl Proxy {
 
     pub fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
+    }
+
+    /// A hung server: connections stay open but nothing gets through.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+        let _ = self.cut.send(());
+    }
+
+    pub fn thaw(&self) {
+        self.frozen.store(false, Ordering::SeqCst);
     }
 }
