@@ -67,9 +67,15 @@ pub enum Command {
         /// Import pages as drafts instead of publishing them.
         #[arg(long)]
         draft: bool,
-        /// Show what would be imported without writing anything.
+        /// Show exactly what the import would do (every image is checked),
+        /// writing nothing — not even a new database.
         #[arg(long)]
         dry_run: bool,
+        /// Pages whose file name and sidecar give no date: `auto` uses the
+        /// files' modification times unless they all look like one copy's;
+        /// `file-time` always uses them; `none` shows no date.
+        #[arg(long, value_enum, default_value_t = crate::import::Undated::Auto)]
+        undated: crate::import::Undated,
     },
     /// Manage admin accounts from the shell.
     User {
@@ -130,18 +136,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             series,
             draft,
             dry_run,
+            undated,
         } => {
-            let db = Db::connect(&config).await?;
-            db.migrate().await?;
+            let db = if dry_run {
+                Db::connect_existing(&config).await?
+            } else {
+                let db = Db::connect(&config).await?;
+                db.migrate().await?;
+                Some(db)
+            };
             let options = crate::import::Options {
                 series,
                 publish: !draft,
                 dry_run,
                 progress: true,
+                undated,
             };
-            let report = crate::import::run(&config, &db, &dir, &options).await?;
+            let report = crate::import::run(&config, db.as_ref(), &dir, &options).await?;
             println!("{report}");
-            db.close().await;
+            if let Some(db) = db {
+                db.close().await;
+            }
             if report.imported == 0 && !report.failures.is_empty() {
                 anyhow::bail!("nothing was imported");
             }

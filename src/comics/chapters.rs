@@ -69,6 +69,18 @@ pub async fn insert(
     ))
 }
 
+/// The slugs of a series' chapters.
+pub async fn slugs(
+    conn: &mut AnyConnection,
+    series: SeriesId,
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    let rows: Vec<String> = sqlx::query_scalar("SELECT slug FROM chapters WHERE series_id = ?")
+        .bind(series)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn find_id_by_slug(
     conn: &mut AnyConnection,
     series: SeriesId,

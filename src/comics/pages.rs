@@ -316,7 +316,14 @@ pub struct NewPage<'a> {
     pub slug: &'a str,
     pub title: &'a str,
     pub published: bool,
-    pub published_at: i64,
+    /// The date readers see; `None` shows no date (an import that could
+    /// not tell when a page was made says nothing rather than something wrong).
+    pub published_at: Option<i64>,
+    /// The moment the page counts as published from (feeds order by it):
+    /// its date, or for an undated page a moment that keeps reading order.
+    pub goes_live: i64,
+    /// Where in the series' reading order; `None` appends at the end.
+    pub position: Option<i64>,
     pub hover_text: &'a str,
     pub transcript: &'a str,
     pub notes: &'a str,
@@ -329,13 +336,14 @@ impl NewPage<'_> {
         match (self.published, backfill) {
             (false, _) => None,
             // An imported archive went live when it says it did.
-            (true, true) => Some(self.published_at),
-            (true, false) => Some(self.published_at.max(saved_at)),
+            (true, true) => Some(self.goes_live),
+            (true, false) => Some(self.goes_live.max(saved_at)),
         }
     }
 }
 
-/// Appends a page at the end of its series' reading order.
+/// Inserts a page at `new.position` (shifting the pages from there on one
+/// place later, so none of them moves relative to another) or at the end.
 ///
 /// `backfill` is for imports of pages that were already public elsewhere:
 /// their `live_at` is their own date rather than "now".
@@ -345,11 +353,26 @@ pub async fn insert(
     backfill: bool,
 ) -> Result<PageId, sqlx::Error> {
     let now = crate::db::now();
-    let position: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM pages WHERE series_id = ?")
+    let position: i64 = match new.position {
+        Some(position) => {
+            sqlx::query(
+                "UPDATE pages SET position = position + 1 WHERE series_id = ? AND position >= ?",
+            )
+            .bind(new.series_id)
+            .bind(position)
+            .execute(&mut *conn)
+            .await?;
+            position
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT COALESCE(MAX(position), 0) + 1 FROM pages WHERE series_id = ?",
+            )
             .bind(new.series_id)
             .fetch_one(&mut *conn)
-            .await?;
+            .await?
+        }
+    };
     let result = sqlx::query(
         "INSERT INTO pages (series_id, chapter_id, slug, title, position, status, published_at, live_at, \
          hover_text, transcript, notes, content_warning, created_at, updated_at) \
@@ -374,6 +397,18 @@ pub async fn insert(
     Ok(PageId(
         crate::db::dialect::inserted_id(conn, &result).await?,
     ))
+}
+
+/// Slug → (id, position) of every page of a series (an import places new
+/// pages among the ones already there).
+pub async fn slugs_and_positions(
+    conn: &mut AnyConnection,
+    series: SeriesId,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT slug, position FROM pages WHERE series_id = ?")
+        .bind(series)
+        .fetch_all(conn)
+        .await
 }
 
 pub async fn insert_image(

@@ -71,6 +71,17 @@ impl Db {
         Ok(Self { pool, backend })
     }
 
+    /// Opens the database only if it already exists (nothing is created):
+    /// for commands that must write nothing, like `import --dry-run`.
+    pub async fn connect_existing(config: &Config) -> anyhow::Result<Option<Self>> {
+        sqlx::any::install_default_drivers();
+        let url = config.database_url();
+        if !sqlx::Any::database_exists(&url).await.unwrap_or(false) {
+            return Ok(None);
+        }
+        Self::connect(config).await.map(Some)
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -12,6 +12,21 @@ use crate::comics::Slug;
 
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "webp", "bmp"];
 
+/// The keys a sidecar may set (named in error messages).
+pub const SIDECAR_KEYS: &[&str] = &[
+    "title",
+    "slug",
+    "date",
+    "alt",
+    "hover",
+    "transcript",
+    "notes",
+    "tags",
+    "characters",
+    "content_warning",
+];
+const CHAPTER_KEYS: &[&str] = &["title", "slug", "description"];
+
 /// Optional `<name>.toml` beside an image.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +81,8 @@ pub struct PlannedPage {
     pub files: Vec<PathBuf>,
     pub sidecar: Option<Result<Sidecar, String>>,
     pub chapter: Option<ChapterSpec>,
+    /// The oldest modification time of the page's files (Unix seconds).
+    pub modified: Option<i64>,
     slug: String,
     folder: PathBuf,
 }
@@ -75,8 +92,34 @@ impl PlannedPage {
         self.folder.join(format!("{}.toml", self.base))
     }
 
+    /// The slug the page gets: the sidecar's, else the one its name gives.
+    pub fn slug_for(&self, sidecar: &Sidecar) -> String {
+        sidecar
+            .slug
+            .clone()
+            .and_then(|s| Slug::parse(&s).ok())
+            .map(Slug::into_string)
+            .unwrap_or_else(|| self.slug.clone())
+    }
+
+    /// The page's date from its sidecar or its name, if either has one.
+    pub fn date(&self, sidecar: &Sidecar) -> Option<i64> {
+        sidecar.date.as_deref().and_then(parse_date).or_else(|| {
+            self.name
+                .date
+                .map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp())
+        })
+    }
+
     /// Combines what the name and the sidecar say into a page to write.
-    pub fn ready(&self, sidecar: Sidecar, images: Vec<ReadyImage>) -> ReadyPage {
+    /// `undated` is the date to use (and whether to show it) when neither
+    /// says when the page was made.
+    pub fn ready(
+        &self,
+        sidecar: Sidecar,
+        images: Vec<ReadyImage>,
+        undated: (Option<i64>, bool),
+    ) -> ReadyPage {
         let title = sidecar
             .title
             .clone()
@@ -84,21 +127,16 @@ impl PlannedPage {
             .or_else(|| self.name.number.map(|n| format!("Page {n}")))
             .or_else(|| self.name.date.map(|d| d.format("%-d %B %Y").to_string()))
             .unwrap_or_else(|| self.base.clone());
-        let date = sidecar.date.as_deref().and_then(parse_date).or_else(|| {
-            self.name
-                .date
-                .map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp())
-        });
+        let (published_at, hide_date) = match self.date(&sidecar) {
+            Some(date) => (Some(date), false),
+            None => undated,
+        };
         ReadyPage {
             chapter: self.chapter.clone(),
-            slug: sidecar
-                .slug
-                .clone()
-                .and_then(|s| Slug::parse(&s).ok())
-                .map(Slug::into_string)
-                .unwrap_or_else(|| self.slug.clone()),
+            slug: self.slug_for(&sidecar),
             title,
-            published_at: date,
+            published_at,
+            hide_date,
             hover_text: sidecar.hover.clone().unwrap_or_default(),
             transcript: sidecar.transcript.clone().unwrap_or_default(),
             notes: sidecar.notes.clone().unwrap_or_default(),
@@ -186,7 +224,15 @@ pub fn plan(root: &Path) -> std::io::Result<(Vec<PlannedPage>, Vec<Failure>)> {
 
     let mut pages = Vec::new();
     for (folder, bases) in folder_list {
-        let chapter = chapter_for(root, &folder);
+        let chapter = match chapter_for(root, &folder) {
+            Ok(chapter) => chapter,
+            Err(failure) => {
+                // Its pages wait until the chapter file is fixed (a re-run
+                // places them among their neighbours).
+                failures.push(failure);
+                continue;
+            }
+        };
         let mut bases: Vec<_> = bases.into_iter().collect();
         bases.sort_by(|(a, _), (b, _)| natural_cmp(a, b));
         for (base, mut slices) in bases {
@@ -197,11 +243,18 @@ pub fn plan(root: &Path) -> std::io::Result<(Vec<PlannedPage>, Vec<Failure>)> {
             let sidecar_path = root.join(&folder).join(format!("{base}.toml"));
             let sidecar = sidecar_path.is_file().then(|| {
                 std::fs::read_to_string(&sidecar_path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|text| toml_parse::<Sidecar>(&text))
+                    .map_err(|e| format!("cannot read: {e}"))
+                    .and_then(|text| parse_sidecar(&text))
             });
             let slug = page_slug(&name, &base, chapter.as_ref(), &folder);
+            let modified = slices
+                .iter()
+                .filter_map(|(_, path)| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+                .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs() as i64)
+                .min();
             pages.push(PlannedPage {
+                modified,
                 files: slices.into_iter().map(|(_, path)| path).collect(),
                 base,
                 name,
@@ -215,11 +268,91 @@ pub fn plan(root: &Path) -> std::io::Result<(Vec<PlannedPage>, Vec<Failure>)> {
     Ok((pages, failures))
 }
 
-fn toml_parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    use figment::providers::Format;
-    figment::Figment::from(figment::providers::Toml::string(text))
-        .extract()
-        .map_err(|e| format!("bad sidecar file: {e}"))
+/// Reads a sidecar, checking what serde cannot: the date and slug parse.
+fn parse_sidecar(text: &str) -> Result<Sidecar, String> {
+    let sidecar: Sidecar = toml_parse(text, SIDECAR_KEYS)?;
+    if let Some(date) = sidecar.date.as_deref() {
+        if parse_date(date).is_none() {
+            return Err(format!(
+                "{}key `date`: {date:?} is not a date; write it as YYYY-MM-DD or as RFC 3339 (2010-05-03T12:00:00+02:00)",
+                line_of_key(text, "date")
+            ));
+        }
+    }
+    if let Some(slug) = sidecar.slug.as_deref() {
+        if let Err(error) = Slug::parse(slug) {
+            return Err(format!("{}key `slug`: {error}", line_of_key(text, "slug")));
+        }
+    }
+    Ok(sidecar)
+}
+
+/// Parses TOML into `T`, with an error a cartoonist can act on: the line,
+/// the key, and for an unknown key the allowed ones (and the likely typo).
+fn toml_parse<T: serde::de::DeserializeOwned>(text: &str, allowed: &[&str]) -> Result<T, String> {
+    toml::from_str(text).map_err(|error| {
+        let line = error
+            .span()
+            .map(|span| {
+                format!(
+                    "line {}: ",
+                    text[..span.start.min(text.len())].matches('\n').count() + 1
+                )
+            })
+            .unwrap_or_default();
+        let message = error.message().trim();
+        if let Some(key) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            let suggestion = allowed
+                .iter()
+                .map(|k| (strsim::damerau_levenshtein(key, k), *k))
+                .filter(|(distance, _)| *distance <= 2)
+                .min()
+                .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            return format!(
+                "{line}unknown key `{key}`{suggestion}; the keys allowed are {}",
+                allowed.join(", ")
+            );
+        }
+        let key = error
+            .span()
+            .and_then(|span| {
+                let start = text[..span.start.min(text.len())]
+                    .rfind('\n')
+                    .map_or(0, |i| i + 1);
+                let row = &text[start..];
+                row.split_once('=').map(|(k, _)| k.trim().to_owned())
+            })
+            .filter(|k| !k.is_empty() && !k.contains('\n'))
+            .map(|k| format!("key `{k}`: "))
+            .unwrap_or_default();
+        format!("{line}{key}{}", plain_message(message))
+    })
+}
+
+/// serde's wording, told in terms of TOML.
+fn plain_message(message: &str) -> String {
+    message
+        .replace("invalid type: ", "")
+        .replace("a sequence", "a list (like [\"a\", \"b\"])")
+        .replace(
+            "expected string or list of strings",
+            "expected a text or a list of texts",
+        )
+}
+
+fn line_of_key(text: &str, key: &str) -> String {
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|n| format!("line {}: ", n + 1))
+        .unwrap_or_default()
 }
 
 /// Dated or titled names are unique enough; a bare number inside a chapter
@@ -239,16 +372,24 @@ fn page_slug(name: &FileName, base: &str, chapter: Option<&ChapterSpec>, folder:
         .unwrap_or_else(|| "page".to_owned())
 }
 
-fn chapter_for(root: &Path, folder: &Path) -> Option<ChapterSpec> {
+fn chapter_for(root: &Path, folder: &Path) -> Result<Option<ChapterSpec>, Failure> {
     let parts: Vec<String> = folder
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    let last = parts.last()?;
-    let file: ChapterFile = std::fs::read_to_string(root.join(folder).join("chapter.toml"))
-        .ok()
-        .and_then(|text| toml_parse(&text).ok())
-        .unwrap_or_default();
+    let Some(last) = parts.last() else {
+        return Ok(None);
+    };
+    let path = root.join(folder).join("chapter.toml");
+    let file: ChapterFile = match std::fs::read_to_string(&path) {
+        Ok(text) => toml_parse(&text, CHAPTER_KEYS).map_err(|e| {
+            (
+                path.clone(),
+                format!("{e} (the chapter's pages were skipped)"),
+            )
+        })?,
+        Err(_) => ChapterFile::default(),
+    };
     let title = file.title.unwrap_or_else(|| naming::chapter_title(last));
     let slug = file
         .slug
@@ -257,12 +398,12 @@ fn chapter_for(root: &Path, folder: &Path) -> Option<ChapterSpec> {
         .map(Slug::into_string)
         .unwrap_or_else(|| "chapter".to_owned());
     let volume = (parts.len() >= 2).then(|| volume_title(&parts[0]));
-    Some(ChapterSpec {
+    Ok(Some(ChapterSpec {
         volume,
         slug,
         title,
         description: file.description.unwrap_or_default(),
-    })
+    }))
 }
 
 /// "vol1" / "volume-2" → "Volume 1"; otherwise the humanized folder name.
@@ -277,4 +418,30 @@ fn volume_title(dir: &str) -> String {
         }
     }
     naming::humanize(dir).unwrap_or_else(|| dir.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_in_a_sidecar_names_the_line_the_key_and_the_fix() {
+        let text = "title = \"The Storm\"\ncharaters = [\"Ada\"]\n";
+        let error = parse_sidecar(text).expect_err("unknown key");
+        assert!(
+            error.starts_with("line 2: unknown key `charaters` (did you mean `characters`?)"),
+            "{error}"
+        );
+        assert!(error.contains("title, slug, date"), "{error}");
+        assert!(!error.contains("default."), "no parser internals: {error}");
+    }
+
+    #[test]
+    fn a_wrong_type_and_a_bad_date_name_their_key() {
+        let error = parse_sidecar("title = \"x\"\ntags = \"sea\"\n").expect_err("type");
+        assert!(error.starts_with("line 2: key `tags`:"), "{error}");
+        let error = parse_sidecar("date = \"2020-13-45\"\n").expect_err("date");
+        assert!(error.starts_with("line 1: key `date`:"), "{error}");
+        assert!(parse_sidecar("date = \"2020-02-03\"\nalt = [\"a\", \"b\"]\n").is_ok());
+    }
 }

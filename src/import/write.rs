@@ -36,6 +36,9 @@ pub struct ReadyPage {
     pub title: String,
     /// Unix seconds; `None` means now.
     pub published_at: Option<i64>,
+    /// Show no date (the page's date is unknown); `published_at` then only
+    /// orders it in feeds.
+    pub hide_date: bool,
     pub hover_text: String,
     pub transcript: String,
     pub notes: String,
@@ -55,13 +58,29 @@ pub struct Written {
 
 /// Writes all pages or none. A page whose slug already exists in the series
 /// was imported before and is skipped, which makes imports re-runnable.
-#[tracing::instrument(skip_all, fields(pages = pages.len()))]
+/// Pages are appended in the order given.
 pub async fn write_pages(
     db: &Db,
     target: &Target,
     pages: Vec<ReadyPage>,
 ) -> anyhow::Result<Written> {
-    let mut tx = db.pool().begin().await?;
+    let order: Vec<String> = pages.iter().map(|p| p.slug.clone()).collect();
+    write_planned(db, target, pages, &order).await
+}
+
+/// Like [`write_pages`], placing each new page by `plan_order` (every
+/// page's slug in the source's reading order, those already imported
+/// included): right after the nearest earlier page that exists, or before the
+/// nearest later one. Existing pages never move relative to each other, so a
+/// page fixed and imported again lands among its neighbours, not at the end.
+#[tracing::instrument(skip_all, fields(pages = pages.len()))]
+pub async fn write_planned(
+    db: &Db,
+    target: &Target,
+    pages: Vec<ReadyPage>,
+    plan_order: &[String],
+) -> anyhow::Result<Written> {
+    let mut tx = db.begin_write().await?;
     let series = resolve_series(&mut tx, target.series.as_deref()).await?;
     let mut written = Written {
         series: Some(series),
@@ -69,11 +88,20 @@ pub async fn write_pages(
     };
     let mut chapters: HashMap<ChapterSpec, ChapterId> = HashMap::new();
     let mut batch_slugs: HashSet<String> = HashSet::new();
+    let mut positions: HashMap<String, i64> = comics::pages::slugs_and_positions(&mut tx, series)
+        .await?
+        .into_iter()
+        .collect();
+    let plan_index: HashMap<&str, usize> = plan_order
+        .iter()
+        .enumerate()
+        .map(|(i, slug)| (slug.as_str(), i))
+        .collect();
     let now = crate::db::now();
 
     for page in pages {
         let mut slug = page.slug.clone();
-        if comics::pages::slug_exists(&mut tx, series, &slug).await? {
+        if positions.contains_key(&slug) {
             if !batch_slugs.contains(&slug) {
                 written.skipped += 1;
                 continue;
@@ -81,6 +109,7 @@ pub async fn write_pages(
             slug = unique_slug(&mut tx, series, &slug, &batch_slugs).await?;
         }
         batch_slugs.insert(slug.clone());
+        let position = place(&page.slug, &plan_index, plan_order, &positions);
 
         let chapter_id = match &page.chapter {
             Some(spec) => Some(match chapters.get(spec) {
@@ -94,19 +123,35 @@ pub async fn write_pages(
             }),
             None => None,
         };
+        let goes_live = page.published_at.unwrap_or(now);
         let new = comics::pages::NewPage {
             series_id: series,
             chapter_id,
             slug: &slug,
             title: &page.title,
             published: target.publish,
-            published_at: page.published_at.unwrap_or(now),
+            published_at: (!page.hide_date).then_some(goes_live),
+            goes_live,
+            position,
             hover_text: &page.hover_text,
             transcript: &page.transcript,
             notes: &page.notes,
             content_warning: &page.content_warning,
         };
         let page_id = comics::pages::insert(&mut tx, &new, target.backfill).await?;
+        let at = match position {
+            Some(at) => {
+                for p in positions.values_mut().filter(|p| **p >= at) {
+                    *p += 1;
+                }
+                at
+            }
+            None => positions.values().copied().max().unwrap_or(0) + 1,
+        };
+        positions.insert(slug.clone(), at);
+        if slug != page.slug {
+            positions.entry(page.slug.clone()).or_insert(at);
+        }
         for (position, image) in page.images.iter().enumerate() {
             let media = crate::media::store::insert_or_find(&mut tx, &image.processed).await?;
             comics::pages::insert_image(&mut tx, page_id, media, position as i64, &image.alt)
@@ -130,6 +175,68 @@ pub async fn write_pages(
     }
     tx.commit().await?;
     Ok(written)
+}
+
+/// The position a new page takes: after the nearest earlier page of the
+/// plan that is in the series, else before the nearest later one; `None`
+/// (the end) when the plan shares no page with the series.
+fn place(
+    slug: &str,
+    plan_index: &HashMap<&str, usize>,
+    plan_order: &[String],
+    positions: &HashMap<String, i64>,
+) -> Option<i64> {
+    let at = *plan_index.get(slug)?;
+    let end = positions.values().copied().max().unwrap_or(0) + 1;
+    let earlier = plan_order[..at]
+        .iter()
+        .rev()
+        .find_map(|s| positions.get(s))
+        .map(|p| p + 1);
+    let later = || {
+        plan_order[at + 1..]
+            .iter()
+            .find_map(|s| positions.get(s))
+            .copied()
+    };
+    earlier.or_else(later).filter(|p| *p < end)
+}
+
+/// What an import finds already in the site: the target series (if it
+/// exists yet), its page slugs and chapter slugs. A dry run plans with it and
+/// writes nothing.
+#[derive(Debug, Default)]
+pub struct Existing {
+    pub series: Option<SeriesId>,
+    pub slugs: HashSet<String>,
+    pub chapters: HashSet<String>,
+    pub media: HashSet<String>,
+}
+
+impl Existing {
+    pub async fn load(db: &Db, series: Option<&str>) -> anyhow::Result<Existing> {
+        let mut conn = db.pool().acquire().await?;
+        let found = match series {
+            Some(slug) => comics::series::find_by_slug(&mut conn, slug)
+                .await?
+                .map(|s| s.id),
+            None => comics::series::primary(&mut conn).await?.map(|s| s.id),
+        };
+        let mut existing = Existing {
+            series: found,
+            media: crate::media::store::known_hashes(db).await?,
+            ..Existing::default()
+        };
+        if let Some(series) = found {
+            existing.slugs = comics::pages::slugs_and_positions(&mut conn, series)
+                .await?
+                .into_iter()
+                .map(|(slug, _)| slug)
+                .collect();
+            existing.chapters = comics::chapters::slugs(&mut conn, series).await?;
+        }
+        Ok(existing)
+    }
 }
 
 async fn resolve_series(conn: &mut AnyConnection, slug: Option<&str>) -> anyhow::Result<SeriesId> {

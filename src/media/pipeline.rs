@@ -61,6 +61,25 @@ pub struct Processed {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+impl Processed {
+    /// Media already in the site, named by its content hash: linking a page
+    /// to it needs nothing else (the media row is found by its hash).
+    pub fn known(hash: String) -> Processed {
+        Processed {
+            hash,
+            width: 0,
+            height: 0,
+            source_format: "",
+            widths: Vec::new(),
+            fallback_ext: "",
+            thumb_width: 0,
+            thumb_height: 0,
+            source_bytes: 0,
+            files: Vec::new(),
+        }
+    }
+}
+
 /// Runs the whole pipeline on one source file.
 pub fn process(bytes: &[u8], config: &MediaConfig) -> Result<Processed, MediaError> {
     let image = decode(bytes, config)?;
@@ -215,7 +234,9 @@ fn format_name(bytes: &[u8]) -> &'static str {
 }
 
 /// Source bytes plus every setting that changes the output.
-fn content_hash(bytes: &[u8], config: &MediaConfig) -> String {
+/// The content-addressed name of a source file under these settings: the
+/// same bytes and settings always give the same media (and the same URLs).
+pub fn content_hash(bytes: &[u8], config: &MediaConfig) -> String {
     let mut hasher = Sha256::new();
     hasher.update(PIPELINE_VERSION);
     hasher.update(format!(

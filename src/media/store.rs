@@ -28,6 +28,31 @@ pub fn write_files(media_dir: &Path, processed: &Processed) -> std::io::Result<(
     Ok(())
 }
 
+/// Whether the variants of `hash` are on disk (a re-import reuses them
+/// instead of decoding and resizing the source again).
+pub fn has_files(media_dir: &Path, hash: &str) -> bool {
+    let Some(prefix) = hash.get(..2) else {
+        return false;
+    };
+    std::fs::read_dir(media_dir.join(prefix)).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(hash))
+            .count()
+            >= 2
+    })
+}
+
+/// Every media hash the site has (for an import to skip known files).
+pub async fn known_hashes(
+    db: &crate::db::Db,
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    let rows: Vec<String> = sqlx::query_scalar("SELECT hash FROM media")
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The row for this image, inserted if new. Identical uploads share a row.
 pub async fn insert_or_find(
     conn: &mut AnyConnection,

@@ -92,7 +92,7 @@ async fn the_import_command_reports_what_it_did() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("Imported 1 pages"), "{stdout}");
+    assert!(stdout.contains("Imported 1 page ("), "{stdout}");
     assert!(
         stdout.contains("002.png: not a supported image"),
         "{stdout}"

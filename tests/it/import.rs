@@ -55,13 +55,8 @@ fn archive_folder(dir: &Path) {
 }
 
 async fn run_import(app: &TestApp, dir: &Path) -> import::Report {
-    let options = Options {
-        series: None,
-        publish: true,
-        dry_run: false,
-        progress: false,
-    };
-    import::run(&app.config, &app.db, dir, &options)
+    let options = Options::default();
+    import::run(&app.config, Some(&app.db), dir, &options)
         .await
         .expect("import runs")
 }
@@ -164,12 +159,10 @@ async fn a_dry_run_writes_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     archive_folder(dir.path());
     let options = Options {
-        series: None,
-        publish: true,
         dry_run: true,
-        progress: false,
+        ..Options::default()
     };
-    let report = import::run(&app.config, &app.db, dir.path(), &options)
+    let report = import::run(&app.config, Some(&app.db), dir.path(), &options)
         .await
         .expect("dry run");
     assert!(report.to_string().starts_with("Would import"));
@@ -188,10 +181,9 @@ async fn import_can_target_a_new_series_as_drafts() {
     let options = Options {
         series: Some("sketches".into()),
         publish: false,
-        dry_run: false,
-        progress: false,
+        ..Options::default()
     };
-    let report = import::run(&app.config, &app.db, dir.path(), &options)
+    let report = import::run(&app.config, Some(&app.db), dir.path(), &options)
         .await
         .expect("import");
     assert_eq!(report.imported, 1);
@@ -202,4 +194,211 @@ async fn import_can_target_a_new_series_as_drafts() {
         .await
         .expect("status");
     assert_eq!(status, "draft");
+}
+
+/// The first-day folder: three chapters, sidecars, one with a typo.
+fn first_day_folder(dir: &Path, typo: bool) {
+    let mut seed = 0u8;
+    for (chapter, pages) in [("ch01", 4), ("ch02", 4), ("ch03", 3)] {
+        for n in 1..=pages {
+            seed += 1;
+            // Distinct pictures: identical files would be one media item.
+            write_file(
+                dir,
+                &format!("{chapter}/{n:04}.png"),
+                &png_bytes(120 + u32::from(seed), 160, seed),
+            );
+        }
+    }
+    let key = if typo { "charaters" } else { "characters" };
+    write_file(
+        dir,
+        "ch02/0002.toml",
+        format!("title = \"The Storm\"\n{key} = [\"Ada\"]\n").as_bytes(),
+    );
+}
+
+async fn reading_order(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT slug FROM pages ORDER BY position, id")
+        .fetch_all(app.db.pool())
+        .await
+        .expect("order")
+}
+
+#[tokio::test]
+async fn a_page_fixed_and_imported_again_takes_its_place_among_its_neighbours() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("dir");
+    first_day_folder(dir.path(), true);
+    let first = run_import(&app, dir.path()).await;
+    assert_eq!(first.imported, 10, "{first}");
+    assert_eq!(first.failures.len(), 1, "{first}");
+    let message = &first.failures[0].1;
+    assert!(
+        message.starts_with("line 2: unknown key `charaters` (did you mean `characters`?)"),
+        "{message}"
+    );
+    assert!(first.failures[0].0.ends_with("ch02/0002.toml"));
+    let before = reading_order(&app).await;
+
+    // The author fixes the typo and runs the same import again.
+    first_day_folder(dir.path(), false);
+    let again = run_import(&app, dir.path()).await;
+    assert_eq!(again.imported, 1, "{again}");
+    assert_eq!(again.already_there, 10, "{again}");
+    assert_eq!(
+        again.images, 1,
+        "only the new page's image is processed: {again}"
+    );
+    assert!(
+        again
+            .undated
+            .as_deref()
+            .is_some_and(|n| n.contains("without a date")),
+        "judged with its siblings: {again}"
+    );
+    assert!(
+        again
+            .to_string()
+            .starts_with("Imported 1 page (1 image processed"),
+        "{again}"
+    );
+    let after = reading_order(&app).await;
+    let fixed = after
+        .iter()
+        .position(|s| s == "ch02-0002")
+        .expect("imported");
+    assert_eq!(after[fixed - 1], "ch02-0001");
+    assert_eq!(after[fixed + 1], "ch02-0003");
+    let mut without: Vec<String> = after.clone();
+    without.remove(fixed);
+    assert_eq!(without, before, "no existing page moved");
+    // The latest page is still the last page of the last chapter.
+    let home = app.page("/").await;
+    assert!(home.contains("Page 3"), "the home page is ch03's last page");
+    assert!(!home.contains("The Storm"));
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_exactly_what_the_run_does_and_writes_nothing() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("dir");
+    first_day_folder(dir.path(), true);
+    write_file(dir.path(), "ch03/0004.png", b"not an image");
+    let dry = import::run(
+        &app.config,
+        Some(&app.db),
+        dir.path(),
+        &Options {
+            dry_run: true,
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("dry run");
+    assert_eq!(reading_order(&app).await.len(), 0, "nothing written");
+    let real = run_import(&app, dir.path()).await;
+    assert_eq!(
+        (dry.imported, dry.chapters_created, dry.failures.len()),
+        (real.imported, real.chapters_created, real.failures.len()),
+        "dry: {dry}\nreal: {real}"
+    );
+    assert_eq!((real.imported, real.chapters_created), (10, 3));
+
+    // Without a database at all, a dry run creates none.
+    let data = tempfile::tempdir().expect("data");
+    let output = crate::common::halftone_command(&app)
+        .env_remove("HALFTONE_DATABASE_URL")
+        .env("HALFTONE_DATA_DIR", data.path())
+        .args(["import", "--dry-run"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Would import 10 pages"), "{stdout}");
+    assert!(stdout.contains("3 new chapters"), "{stdout}");
+    assert!(
+        std::fs::read_dir(data.path())
+            .expect("dir")
+            .next()
+            .is_none(),
+        "the dry run created files in an empty data folder"
+    );
+}
+
+#[tokio::test]
+async fn undated_pages_say_no_date_rather_than_the_import_date() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("dir");
+    // Files written just now, like a copy: their times say nothing.
+    for n in 1..=3 {
+        write_file(dir.path(), &format!("{n:03}.png"), &png_bytes(100, 140, n));
+    }
+    let report = run_import(&app, dir.path()).await;
+    assert_eq!(report.imported, 3);
+    assert!(
+        report
+            .undated
+            .as_deref()
+            .is_some_and(|n| n.contains("shown without a date")),
+        "{report}"
+    );
+    let shown: Vec<Option<i64>> =
+        sqlx::query_scalar("SELECT published_at FROM pages ORDER BY position")
+            .fetch_all(app.db.pool())
+            .await
+            .expect("dates");
+    assert_eq!(shown, vec![None, None, None]);
+    let page = app.page("/comic/001").await;
+    assert!(!page.contains("<time"), "no date on the page");
+    // Feeds still list them, newest (last in reading order) first.
+    let feed = app.page("/feed.xml").await;
+    let first = feed.find("/comic/003").expect("003 in feed");
+    let last = feed.find("/comic/001").expect("001 in feed");
+    assert!(first < last, "feed order follows reading order");
+
+    // Files with their own, different times are dated by them.
+    let dated = tempfile::tempdir().expect("dir");
+    for (n, days_ago) in [(1u8, 30u64), (2, 20)] {
+        let path = dated.path().join(format!("s{n}.png"));
+        std::fs::write(&path, png_bytes(100, 140, n + 10)).expect("write");
+        let when = std::time::SystemTime::now() - std::time::Duration::from_secs(days_ago * 86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open")
+            .set_modified(when)
+            .expect("mtime");
+    }
+    let report = import::run(
+        &app.config,
+        Some(&app.db),
+        dated.path(),
+        &Options {
+            series: Some("sketches".into()),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("import");
+    assert!(
+        report
+            .undated
+            .as_deref()
+            .is_some_and(|n| n.contains("modification times")),
+        "{report}"
+    );
+    let times: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT p.published_at FROM pages p JOIN series s ON s.id = p.series_id WHERE s.slug = 'sketches' ORDER BY p.position",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .expect("dates");
+    let now = halftone::db::now();
+    assert!(
+        times
+            .iter()
+            .all(|t| t.is_some_and(|t| t < now - 19 * 86_400)),
+        "{times:?}"
+    );
 }

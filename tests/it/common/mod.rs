@@ -338,6 +338,7 @@ pub fn page(
         slug: slug.to_owned(),
         title: title.to_owned(),
         published_at: Some(published_at),
+        hide_date: false,
         hover_text: format!("hover of {title}"),
         transcript: format!("transcript of {title}"),
         notes: format!("notes of **{title}**"),
