@@ -196,6 +196,20 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// HEAD is GET without a body (RFC 9110), everywhere: uptime monitors and
+/// link checkers use it. Routes are declared for GET only, so HEAD is routed
+/// as GET here; the HTTP layer remembers the request was HEAD and sends the
+/// headers, with the GET body's length, and no body.
+async fn head_as_get(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}
+
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let workers = state.config.workers;
     let server = HttpServer::new(move || {
@@ -211,6 +225,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                     .add(("X-Frame-Options", "SAMEORIGIN")),
             )
             .wrap(from_fn(crate::telemetry::request_context))
+            .wrap(from_fn(head_as_get))
             .app_data(state.clone())
             .app_data(
                 web::PathConfig::default()

@@ -33,3 +33,49 @@ async fn every_response_carries_a_request_id() {
     assert!(id(&a).is_some_and(|v| v.len() >= 16));
     assert_ne!(id(&a), id(&b));
 }
+
+#[tokio::test]
+async fn head_answers_like_get_without_a_body_everywhere() {
+    let app = spawn_app().await;
+    crate::common::seed_pages(&app, 2, 1).await;
+    let page = crate::common::html(&app.page("/comic/p1").await);
+    let image = crate::common::select_attr(&page, ".comic-images img", "src")
+        .into_iter()
+        .next()
+        .expect("an image");
+    let stylesheet = crate::common::select_attr(&page, "link[rel=stylesheet]", "href")
+        .into_iter()
+        .next()
+        .expect("a stylesheet");
+    for path in [
+        "/",
+        "/comic/p1",
+        "/archive",
+        "/feed.xml",
+        "/atom.xml",
+        "/sitemap.xml",
+        "/healthz",
+        "/readyz",
+        image.as_str(),
+        stylesheet.as_str(),
+        "/no-such-page",
+    ] {
+        let get = app.client.get(app.url(path)).send().await.expect("get");
+        let head = app.client.head(app.url(path)).send().await.expect("head");
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {path}"
+        );
+        // (reqwest's content_length() is the body's, always 0 for HEAD.)
+        let length = head
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let body = get.bytes().await.expect("get body");
+        assert_eq!(length, Some(body.len()), "HEAD {path} announces the GET body's length");
+        assert!(head.bytes().await.expect("head body").is_empty(), "HEAD {path} has no body");
+    }
+}
