@@ -238,6 +238,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 "/static/{hash}/{name:.*}",
                 web::get().to(reader::assets::serve_static),
             )
+            .route("/favicon.ico", web::get().to(reader::assets::favicon))
             .route(
                 "/media/{dir}/{file}",
                 web::get().to(media::routes::serve_media),

@@ -480,6 +480,15 @@ impl<T> Default for Memo<T> {
 }
 
 impl<T> Memo<T> {
+    /// The last value loaded, however old (error pages use it: they must
+    /// render without the database).
+    pub fn peek(&self) -> Option<Arc<T>> {
+        self.slot
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|(_, _, value)| value.clone()))
+    }
+
     pub async fn get_or_load<E, Fut>(
         &self,
         cache: &PageCache,

@@ -23,6 +23,12 @@ pub struct SiteSettings {
     pub hiatus_message: String,
 }
 
+impl Default for SiteSettings {
+    fn default() -> Self {
+        Self::from_map(HashMap::new())
+    }
+}
+
 impl SiteSettings {
     fn from_map(mut map: HashMap<String, String>) -> Self {
         let mut take =

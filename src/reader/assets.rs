@@ -37,3 +37,14 @@ pub async fn serve_static(
         .insert_header((header::ETAG, etag))
         .body(asset.bytes.clone().into_owned()))
 }
+
+/// `/favicon.ico`: the generated icon, cached for a day (its URL cannot
+/// change with it).
+pub async fn favicon(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let asset = state.assets.get("favicon.ico").ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, asset.mime.clone()))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::ETAG, format!("\"{}\"", asset.hash)))
+        .body(asset.bytes.clone().into_owned()))
+}

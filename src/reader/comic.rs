@@ -65,6 +65,9 @@ pub struct NavView {
 
 /// `/` and `/series/{series}`: the latest page, or a welcome page on an empty site.
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    if let Some(moved) = super::legacy::feed_query(&req) {
+        return Ok(moved);
+    }
     let series = req.match_info().get("series").map(str::to_owned);
     response::page(&state, &req, move |state| {
         render_home(state, series.clone())

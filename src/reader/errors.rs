@@ -7,6 +7,7 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::web;
 use serde::Serialize;
 
+use super::site::{Chrome, Meta, Site, SiteData};
 use crate::error::{AppError, ErrorPage};
 use crate::startup::AppState;
 
@@ -17,10 +18,13 @@ pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
 
 #[derive(Serialize)]
 struct ErrorTemplate {
+    chrome: Chrome,
+    meta: Meta,
     status: u16,
     heading: &'static str,
     message: String,
     home_label: &'static str,
+    archive_url: Option<String>,
 }
 
 /// Replaces the body of every 4xx/5xx response with the error page. It
@@ -75,11 +79,46 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
     let message = page
         .and_then(|p| p.message)
         .unwrap_or_else(|| default_message.to_owned());
+    // The site's header and menu from the last loaded site data: no query,
+    // so the page renders with the database down.
+    let data = state.site_data.peek().unwrap_or_else(|| {
+        std::sync::Arc::new(SiteData {
+            settings: Default::default(),
+            series: Vec::new(),
+            static_links: Vec::new(),
+        })
+    });
+    let site = Site::from_data(&state, &data, None).or_else(|_| {
+        Site::from_data(
+            &state,
+            &SiteData {
+                settings: data.settings.clone(),
+                series: Vec::new(),
+                static_links: Vec::new(),
+            },
+            None,
+        )
+    });
+    let (chrome, meta, archive_url) = match &site {
+        Ok(site) => {
+            let mut meta = Meta::new(site, Some(heading), "", res.request().path());
+            meta.noindex = true;
+            (
+                site.chrome(""),
+                meta,
+                site.current().map(|s| site.urls.archive(s.id)),
+            )
+        }
+        Err(_) => return Ok(ErrorHandlerResponse::Response(res.map_into_left_body())),
+    };
     let context = ErrorTemplate {
+        chrome,
+        meta,
         status: status.as_u16(),
         heading,
         message,
         home_label: "Back to the comic",
+        archive_url,
     };
     let body = match state.templates.render("error.html", &context) {
         Ok(body) => body,

@@ -7,6 +7,7 @@ pub mod archive;
 pub mod assets;
 pub mod comic;
 pub mod errors;
+pub mod legacy;
 pub mod response;
 pub mod search;
 pub mod seo;
@@ -44,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/subscribe/confirm", web::post().to(newsletter::confirm))
         .route("/unsubscribe", web::get().to(newsletter::unsubscribe_page))
         .route("/unsubscribe", web::post().to(newsletter::unsubscribe))
+        .configure(legacy::routes)
         .configure(series_routes)
         .route("/{slug}", web::get().to(static_pages::show));
 }

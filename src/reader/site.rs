@@ -45,11 +45,20 @@ impl Site {
                 })
             })
             .await?;
+        Self::from_data(state, &data, series_slug)
+    }
+
+    /// The site from already loaded data (no database).
+    pub fn from_data(
+        state: &AppState,
+        data: &SiteData,
+        series_slug: Option<&str>,
+    ) -> Result<Self, AppError> {
         let SiteData {
             settings,
             series,
             static_links,
-        } = (*data).clone();
+        } = data.clone();
         let current = match series_slug {
             Some(slug) => Some(
                 series

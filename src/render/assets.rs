@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rust_embed::RustEmbed;
+use sha2::Digest;
 
 use super::TeraArgs;
 
@@ -58,6 +59,15 @@ impl Assets {
                 },
             );
         }
+        let icon = favicon_ico();
+        files.insert(
+            "favicon.ico".to_owned(),
+            Asset {
+                hash: hex::encode(&sha2::Sha256::digest(&icon)[..6]),
+                bytes: Cow::Owned(icon),
+                mime: "image/x-icon".to_owned(),
+            },
+        );
         Self {
             files: Arc::new(files),
         }
@@ -89,4 +99,62 @@ impl Assets {
             Ok(tera::Value::String(assets.url(name)))
         }
     }
+}
+
+/// `/favicon.ico` for the clients that ask for it by that name (old
+/// browsers, feed readers, link previews): the halftone mark of
+/// `favicon.svg`, drawn at 16, 32 and 48 px (4× supersampled).
+fn favicon_ico() -> Vec<u8> {
+    use image::codecs::ico::{IcoEncoder, IcoFrame};
+    let frames: Vec<IcoFrame<'static>> = [16u32, 32, 48]
+        .iter()
+        .filter_map(|&size| {
+            let rgba = draw_mark(size);
+            IcoFrame::as_png(rgba.as_raw(), size, size, image::ExtendedColorType::Rgba8).ok()
+        })
+        .collect();
+    let mut out = Vec::new();
+    if IcoEncoder::new(&mut out).encode_images(&frames).is_err() {
+        out.clear();
+    }
+    out
+}
+
+fn draw_mark(size: u32) -> image::RgbaImage {
+    const SS: u32 = 4;
+    let big = size * SS;
+    let scale = big as f32 / 64.0;
+    // (cx, cy, r) in the SVG's 64-unit box.
+    let dots = [
+        (16.0, 16.0, 6.0),
+        (32.0, 16.0, 4.5),
+        (48.0, 16.0, 3.0),
+        (16.0, 32.0, 4.5),
+        (32.0, 32.0, 3.0),
+        (48.0, 32.0, 1.8),
+        (16.0, 48.0, 3.0),
+        (32.0, 48.0, 1.8),
+        (48.0, 48.0, 1.0),
+    ];
+    let inside_rounded = |x: f32, y: f32| {
+        let r = 12.0;
+        let cx = x.clamp(r, 64.0 - r);
+        let cy = y.clamp(r, 64.0 - r);
+        (x - cx).powi(2) + (y - cy).powi(2) <= r * r
+    };
+    let sample = image::RgbaImage::from_fn(big, big, |px, py| {
+        let (x, y) = ((px as f32 + 0.5) / scale, (py as f32 + 0.5) / scale);
+        if !inside_rounded(x, y) {
+            return image::Rgba([0, 0, 0, 0]);
+        }
+        let dot = dots
+            .iter()
+            .any(|(cx, cy, r)| (x - cx).powi(2) + (y - cy).powi(2) <= r * r);
+        if dot {
+            image::Rgba([0xff, 0x8a, 0x78, 0xff])
+        } else {
+            image::Rgba([0x1d, 0x1b, 0x22, 0xff])
+        }
+    });
+    image::imageops::resize(&sample, size, size, image::imageops::FilterType::Triangle)
 }

@@ -75,7 +75,14 @@ async fn head_answers_like_get_without_a_body_everywhere() {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let body = get.bytes().await.expect("get body");
-        assert_eq!(length, Some(body.len()), "HEAD {path} announces the GET body's length");
-        assert!(head.bytes().await.expect("head body").is_empty(), "HEAD {path} has no body");
+        assert_eq!(
+            length,
+            Some(body.len()),
+            "HEAD {path} announces the GET body's length"
+        );
+        assert!(
+            head.bytes().await.expect("head body").is_empty(),
+            "HEAD {path} has no body"
+        );
     }
 }

@@ -279,3 +279,60 @@ async fn static_assets_are_fingerprinted_and_cached_for_a_year() {
         .starts_with("text/css"));
     assert_eq!(app.get("/static/abc/nope.css").await.status(), 404);
 }
+
+#[tokio::test]
+async fn the_404_page_has_the_site_header_name_and_search() {
+    let app = spawn_app().await;
+    crate::common::seed_pages(&app, 2, 0).await;
+    app.exec(
+        "INSERT INTO settings (name, value) VALUES ('site.title', 'Moth Lantern')",
+        &[],
+    )
+    .await;
+    app.page("/").await;
+    let (status, body) = app.get_text("/no/such/page").await;
+    assert_eq!(status, 404);
+    let doc = crate::common::html(&body);
+    assert_eq!(
+        crate::common::select_text(&doc, ".site-title"),
+        vec!["Moth Lantern"]
+    );
+    assert!(
+        !crate::common::select_attr(&doc, "form[role=search] input[name=q]", "name").is_empty()
+    );
+    assert!(body.contains("Page not found"));
+    assert!(body.contains("noindex"));
+}
+
+#[tokio::test]
+async fn favicon_ico_is_an_icon() {
+    let app = spawn_app().await;
+    let response = app.get("/favicon.ico").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/x-icon");
+    let bytes = response.bytes().await.expect("body");
+    let icon =
+        image::load_from_memory_with_format(&bytes, image::ImageFormat::Ico).expect("an ICO");
+    assert!(icon.width() >= 32);
+}
+
+#[tokio::test]
+async fn wordpress_feed_addresses_lead_to_the_feeds() {
+    let app = spawn_app().await;
+    crate::common::seed_pages(&app, 2, 0).await;
+    for (old, new) in [
+        ("/feed", "/feed.xml"),
+        ("/feed/", "/feed.xml"),
+        ("/rss", "/feed.xml"),
+        ("/comic/feed/", "/feed.xml"),
+        ("/feed/rss2/", "/feed.xml"),
+        ("/feed/atom/", "/atom.xml"),
+        ("/?feed=rss2", "/feed.xml"),
+        ("/?feed=atom", "/atom.xml"),
+    ] {
+        let response = app.get(old).await;
+        assert_eq!(response.status(), 301, "{old}");
+        assert_eq!(response.headers()["location"], new, "{old}");
+        assert_eq!(app.get(new).await.status(), 200, "{new}");
+    }
+}
