@@ -155,7 +155,8 @@ impl Default for EmailConfig {
     fn default() -> Self {
         Self {
             transport: EmailTransport::None,
-            from: "Halftone <halftone@localhost>".to_owned(),
+            // Unset: mail from an invented address lands in spam or bounces.
+            from: String::new(),
             smtp_host: "127.0.0.1".to_owned(),
             smtp_port: 25,
             smtp_username: String::new(),
@@ -420,6 +421,20 @@ impl Config {
                 "analytics.secret",
                 "must be at least 16 characters",
             ));
+        }
+        if self.email.transport != EmailTransport::None {
+            if self.email.from.trim().is_empty() {
+                return Err(invalid(
+                    "email.from",
+                    "must be set when email.transport is smtp or file, e.g. \"My Comic <comic@example.com>\" (an address your mail server may send from)",
+                ));
+            }
+            if self.email.from.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(invalid(
+                    "email.from",
+                    "is not an address; write it as \"My Comic <comic@example.com>\"",
+                ));
+            }
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));

@@ -69,10 +69,17 @@ impl SendError {
 
 impl Mailer {
     pub fn new(config: &EmailConfig) -> anyhow::Result<Self> {
-        let from: Mailbox = config
-            .from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("email.from: {e}"))?;
+        // Without a transport nothing is sent, so no sender is needed (the
+        // configuration check requires one otherwise).
+        let from: Mailbox =
+            if config.transport == EmailTransport::None && config.from.trim().is_empty() {
+                Mailbox::new(None, lettre::Address::new("halftone", "localhost")?)
+            } else {
+                config
+                    .from
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("email.from: {e}"))?
+            };
         let backend = match config.transport {
             EmailTransport::None => Backend::None,
             EmailTransport::File => {

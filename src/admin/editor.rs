@@ -202,6 +202,9 @@ pub async fn publish(
         Err(ApplyError::Db(e)) => return Err(e.into()),
         Err(e) => return Ok(view::fail(&back, &format!("Not published: {e}."))),
     }
+    if form.action == "queue" {
+        crate::queue::mark_in_use(&state.db).await?;
+    }
     tracing::info!(page = id.0, user = session.user.id, action = %form.action, "page publication changed");
     state.content_changed().await;
     crate::queue::notify::check_soon(&state);

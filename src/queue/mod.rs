@@ -20,6 +20,18 @@ pub struct Cadence {
     /// Warn when fewer pages than this are queued.
     pub buffer: u32,
     pub hiatus: bool,
+    /// The author set a cadence and has queued a page: only then does a
+    /// short queue mean anything (a new site is not "running low").
+    pub in_use: bool,
+}
+
+/// Set the first time a page is added to the queue.
+const IN_USE: &str = "queue.in_use";
+
+/// Remembers that the author uses the queue (see `Cadence::in_use`).
+pub async fn mark_in_use(db: &Db) -> Result<(), sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    settings::set(&mut conn, IN_USE, "1").await
 }
 
 pub const DAY_NAMES: [(&str, Weekday); 7] = [
@@ -61,6 +73,7 @@ impl Cadence {
                 .and_then(|b| b.parse().ok())
                 .unwrap_or(4),
             hiatus: map.get("queue.hiatus").is_some_and(|h| h == "1"),
+            in_use: map.contains_key("queue.days") && map.contains_key(IN_USE),
         }
     }
 
@@ -143,7 +156,7 @@ pub fn buffer(cadence: &Cadence, scheduled: &[Scheduled]) -> Buffer {
     Buffer {
         queued: scheduled.len(),
         minimum: cadence.buffer,
-        low: !cadence.hiatus && (scheduled.len() as u32) < cadence.buffer,
+        low: cadence.in_use && !cadence.hiatus && (scheduled.len() as u32) < cadence.buffer,
         runs_out_at: scheduled.last().map(|s| s.live_at),
     }
 }
@@ -208,6 +221,8 @@ mod tests {
             title: "x".into(),
             live_at: 10,
         }];
+        assert!(!buffer(&c, &one).low, "not before the queue is in use");
+        c.in_use = true;
         assert!(buffer(&c, &one).low);
         c.hiatus = true;
         assert!(!buffer(&c, &one).low);

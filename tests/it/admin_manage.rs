@@ -358,6 +358,11 @@ async fn a_low_buffer_warns_the_owner_by_mail_once() {
     .await;
     seed_pages(&app, 1, 0).await;
     let admin = app.owner().await;
+    // A new site has no cadence and nothing queued: nothing is "running low".
+    assert!(!admin.page("/admin").await.contains("Your buffer is low"));
+    assert!(!halftone::queue::notify::check(&app.state)
+        .await
+        .expect("check"));
     let r = admin
         .post(
             "/admin/queue",
@@ -370,7 +375,20 @@ async fn a_low_buffer_warns_the_owner_by_mail_once() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    // Saving the queue checks the buffer (0 of 3 queued) in the background.
+    assert!(
+        !halftone::queue::notify::check(&app.state)
+            .await
+            .expect("check"),
+        "a cadence alone, with nothing ever queued, is no warning"
+    );
+    // The author queues a page: one of three is queued, the buffer is low.
+    let page = admin.new_page().await;
+    admin
+        .post(
+            &format!("/admin/pages/{page}/publish"),
+            &[("action", "queue"), ("revision", "0")],
+        )
+        .await;
     let mut mails = Vec::new();
     for _ in 0..50 {
         mails = std::fs::read_dir(mail_dir.path())
@@ -396,7 +414,8 @@ async fn a_low_buffer_warns_the_owner_by_mail_once() {
     }
     assert_eq!(mails.len(), 1, "one warning mail");
     let mail = std::fs::read_to_string(mails[0].path()).expect("read");
-    assert!(mail.contains("only 0 page(s) left in the queue"), "{mail}");
+    assert!(mail.contains("only 1 page(s) left in the queue"), "{mail}");
+    assert!(mail.contains("From: Comic <comic@example.com>"), "{mail}");
     assert!(
         mail.contains("To: \"Test Author\" <owner") || mail.contains("To: Test Author <owner"),
         "{mail}"
