@@ -21,6 +21,16 @@ struct LoginTemplate {
     flash: Option<Flash>,
 }
 
+/// The set-up form: what was typed comes back with the error.
+#[derive(Serialize)]
+struct SetupTemplate {
+    csrf: String,
+    email: String,
+    name: String,
+    comic: String,
+    flash: Option<Flash>,
+}
+
 #[derive(Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
@@ -53,15 +63,32 @@ fn anon_csrf(req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
     }
 }
 
+/// Forms shown before anyone is logged in carry the anonymous CSRF token.
+trait AnonymousForm: Serialize {
+    fn set_csrf(&mut self, csrf: String);
+}
+
+impl AnonymousForm for LoginTemplate {
+    fn set_csrf(&mut self, csrf: String) {
+        self.csrf = csrf;
+    }
+}
+
+impl AnonymousForm for SetupTemplate {
+    fn set_csrf(&mut self, csrf: String) {
+        self.csrf = csrf;
+    }
+}
+
 fn page(
     state: &AppState,
     req: &HttpRequest,
     template: &str,
-    mut ctx: LoginTemplate,
+    mut ctx: impl AnonymousForm,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let (csrf, cookie) = anon_csrf(req);
-    ctx.csrf = csrf;
+    ctx.set_csrf(csrf);
     let body = state.templates.render(template, &ctx)?;
     let mut response = HttpResponse::build(status);
     response.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"));
@@ -204,11 +231,11 @@ pub async fn setup_form(
             .insert_header((header::LOCATION, "/admin/login"))
             .finish());
     }
-    let ctx = LoginTemplate {
+    let ctx = SetupTemplate {
         csrf: String::new(),
-        site_title: "Halftone".into(),
-        next: "/admin".into(),
         email: String::new(),
+        name: String::new(),
+        comic: String::new(),
         flash: view::read_flash(&req),
     };
     page(
@@ -224,6 +251,9 @@ pub async fn setup_form(
 pub struct SetupForm {
     email: String,
     name: String,
+    /// The comic's name: the site's title and its first series'.
+    #[serde(default)]
+    comic: String,
     password: SecretString,
     password_again: SecretString,
 }
@@ -240,17 +270,20 @@ pub async fn setup(
         Ok(_) if form.name.trim().is_empty() || form.name.chars().count() > 200 => {
             Some("Please give a name (up to 200 characters).".into())
         }
+        Ok(_) if form.comic.trim().is_empty() || form.comic.chars().count() > 200 => {
+            Some("Please give your comic's name (up to 200 characters).".into())
+        }
         Ok(_) if form.password.expose_secret() != form.password_again.expose_secret() => {
             Some("The two passwords differ.".into())
         }
         Ok(_) => password::validate(form.password.expose_secret()).err(),
     };
     if let Some(message) = problem {
-        let ctx = LoginTemplate {
+        let ctx = SetupTemplate {
             csrf: String::new(),
-            site_title: "Halftone".into(),
-            next: "/admin".into(),
             email: form.email.clone(),
+            name: form.name.clone(),
+            comic: form.comic.clone(),
             flash: Some(Flash {
                 kind: "error".into(),
                 message,
@@ -273,6 +306,8 @@ pub async fn setup(
             "The site already has an owner. Please log in.",
         ));
     };
+    crate::comics::series::name_the_comic(&state.db, form.comic.trim(), form.name.trim()).await?;
+    state.content_changed().await;
     let token = sessions::create(&state.db, id).await?;
     tracing::info!(user = id, "owner account created");
     let mut response = view::ok("/admin", "Welcome! Your owner account is ready.");

@@ -86,3 +86,41 @@ pub async fn update(
         .await
         .map(|_| ())
 }
+
+/// The title a series gets when an import creates the first one.
+pub const DEFAULT_TITLE: &str = "My Comic";
+
+/// Names the comic once, at set-up: the site's title, and the primary
+/// series' (created if the site has none, renamed if an import made it
+/// with the default title), so readers never see "Halftone" or "My Comic".
+pub async fn name_the_comic(db: &Db, title: &str, author: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    super::settings::set(&mut tx, "site.title", title).await?;
+    let current_author: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'site.author'")
+            .fetch_optional(&mut *tx)
+            .await?;
+    if current_author.is_none_or(|a| a.trim().is_empty()) {
+        super::settings::set(&mut tx, "site.author", author).await?;
+    }
+    match primary(&mut tx).await? {
+        None => {
+            let new = NewSeries {
+                slug: "comic",
+                title,
+                tagline: "",
+                description: "",
+            };
+            insert(&mut tx, &new).await?;
+        }
+        Some(series) if series.title == DEFAULT_TITLE => {
+            sqlx::query("UPDATE series SET title = ? WHERE id = ?")
+                .bind(title)
+                .bind(series.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Some(_) => {}
+    }
+    tx.commit().await
+}

@@ -116,26 +116,39 @@ async fn load(
     let site = Site::load(state, series).await?;
     let series = site.require_series()?;
     let now = crate::db::now();
+    let chapters = comics::chapters::visible_in_series(&state.db, series.id, now).await?;
+    // One series: the feed is the site's (a reader subscribed to the comic,
+    // not to "My Comic"); several: "Series · Site".
+    let series_title = if site.is_multi_series() {
+        format!("{} · {}", series.title, site.settings.title)
+    } else {
+        site.settings.title.clone()
+    };
     let (scope, title, home, links) = match chapter {
         Some(chapter_slug) => {
-            let chapters = comics::chapters::visible_in_series(&state.db, series.id, now).await?;
             let chapter = chapters
-                .into_iter()
+                .iter()
                 .find(|c| c.slug == chapter_slug)
                 .ok_or(AppError::NotFound)?;
             (
                 FeedScope::Chapter(chapter.id),
-                format!("{} — {}", series.title, chapter.title),
+                format!("{series_title} — {}", chapter.title),
                 site.urls.chapter(series.id, &chapter.slug),
                 FeedLinks::for_chapter(&site.urls, series.id, &chapter.slug),
             )
         }
         None => (
             FeedScope::Series(series.id),
-            series.title.clone(),
+            series_title,
             site.urls.home(series.id),
             FeedLinks::for_series(&site.urls, series.id),
         ),
+    };
+    // In a series feed, "Page 1" of every chapter would look alike: items
+    // name their chapter (a chapter's own feed does not need to).
+    let chapter_titles: std::collections::HashMap<_, _> = match scope {
+        FeedScope::Series(_) => chapters.iter().map(|c| (c.id, c.title.clone())).collect(),
+        FeedScope::Chapter(_) => Default::default(),
     };
     let pages = comics::pages::recent(&state.db, scope, now, FEED_LENGTH).await?;
     let ids: Vec<_> = pages.iter().map(|p| p.id).collect();
@@ -148,7 +161,10 @@ async fn load(
     let tag_root = format!("tag:{},2026:", host.unwrap_or_else(|| "localhost".into()));
     let items: Vec<Item> = pages
         .iter()
-        .map(|page| item(&site, &tag_root, page, &images, &labels))
+        .map(|page| {
+            let chapter = page.chapter_id.and_then(|c| chapter_titles.get(&c));
+            item(&site, &tag_root, page, chapter, &images, &labels)
+        })
         .collect();
     let updated = items
         .iter()
@@ -190,6 +206,7 @@ fn item(
     site: &Site,
     tag_root: &str,
     page: &Page,
+    chapter: Option<&String>,
     images: &[PageImage],
     tags: &[(comics::PageId, String)],
 ) -> Item {
@@ -234,9 +251,15 @@ fn item(
     } else {
         markdown::to_text(&page.notes, 280)
     };
+    let title = match chapter {
+        Some(chapter) if !page.title.contains(chapter.as_str()) => {
+            format!("{chapter}: {}", page.title)
+        }
+        _ => page.title.clone(),
+    };
     Item {
         id: format!("{tag_root}page-{}", page.id),
-        title: page.title.clone(),
+        title,
         url,
         published: time(page.live_at),
         updated: time(Some(page.updated_at)).max(time(page.live_at)),

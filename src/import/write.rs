@@ -257,9 +257,16 @@ async fn resolve_series(conn: &mut AnyConnection, slug: Option<&str>) -> anyhow:
     if let Some(series) = comics::series::primary(conn).await? {
         return Ok(series.id);
     }
+    // A site named at set-up has its series already; an import before
+    // set-up names the series after the site if it has a title.
+    let site_title: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'site.title'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let title = site_title.unwrap_or_else(|| comics::series::DEFAULT_TITLE.to_owned());
     let new = comics::series::NewSeries {
         slug: "comic",
-        title: "My Comic",
+        title: &title,
         tagline: "",
         description: "",
     };

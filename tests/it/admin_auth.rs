@@ -38,6 +38,7 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .post(app.url("/admin/setup"))
         .form(&[
             ("csrf_token", csrf.as_str()),
+            ("comic", "The Moth Lantern"),
             ("name", "Ada"),
             ("email", "ada@example.com"),
             ("password", "short"),
@@ -56,6 +57,7 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .post(app.url("/admin/setup"))
         .form(&[
             ("csrf_token", csrf.as_str()),
+            ("comic", "The Moth Lantern"),
             ("name", "Ada"),
             ("email", "ada@example.com"),
             ("password", "long enough 1"),
@@ -76,6 +78,7 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .post(app.url("/admin/setup"))
         .form(&[
             ("csrf_token", csrf.as_str()),
+            ("comic", "The Moth Lantern"),
             ("name", "Ada"),
             ("email", "Ada@Example.com"),
             ("password", PASSWORD),
@@ -104,6 +107,14 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .expect("body")
         .contains("Welcome! Your owner account is ready."));
 
+    // The comic's name is the site's, everywhere readers look.
+    crate::common::seed_pages(&app, 1, 0).await;
+    let home = app.page("/").await;
+    assert!(home.contains("The Moth Lantern"), "{home}");
+    assert!(!home.contains(">Halftone<") && !home.contains("My Comic"));
+    let feed = app.page("/feed.xml").await;
+    assert!(feed.contains("<title>The Moth Lantern</title>"), "{feed}");
+
     // The set-up page is gone for good.
     let again = client
         .get(app.url("/admin/setup"))
@@ -125,6 +136,7 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .post(app.url("/admin/setup"))
         .form(&[
             ("csrf_token", csrf.as_str()),
+            ("comic", "Eve's Comic"),
             ("name", "Eve"),
             ("email", "eve@example.com"),
             ("password", PASSWORD),

@@ -15,7 +15,8 @@ async fn rss_lists_the_newest_pages_with_full_images() {
     let channel = rss::Channel::read_from(body.as_bytes()).expect("valid RSS");
     assert_eq!(channel.items().len(), 20, "feeds carry the 20 newest pages");
     let first = &channel.items()[0];
-    assert_eq!(first.title(), Some("Page 25"));
+    // Items name their chapter: "Page 1" of two chapters must not look alike.
+    assert_eq!(first.title(), Some("Chapter c2: Page 25"));
     assert_eq!(first.link(), Some(app.url("/comic/p25").as_str()));
     let content = first.content().expect("content:encoded");
     assert!(
@@ -40,7 +41,14 @@ async fn atom_and_json_feed_carry_the_same_pages() {
         .iter()
         .map(|e| e.title().value.clone())
         .collect();
-    assert_eq!(titles, vec!["Page 3", "Page 2", "Page 1"]);
+    assert_eq!(
+        titles,
+        vec![
+            "Chapter c1: Page 3",
+            "Chapter c1: Page 2",
+            "Chapter c1: Page 1"
+        ]
+    );
     assert!(feed.entries()[0]
         .content()
         .and_then(|c| c.value())
@@ -71,7 +79,13 @@ async fn each_chapter_has_its_own_feeds() {
     let body = app.page("/chapter/c1/feed.xml").await;
     let channel = rss::Channel::read_from(body.as_bytes()).expect("valid RSS");
     let titles: Vec<_> = channel.items().iter().filter_map(|i| i.title()).collect();
+    // The chapter's own feed names the chapter once, in its title.
     assert_eq!(titles, vec!["Page 3", "Page 2", "Page 1"]);
+    assert!(
+        channel.title().ends_with("Chapter c1"),
+        "{}",
+        channel.title()
+    );
     assert_eq!(app.get("/chapter/c2/atom.xml").await.status(), 200);
     assert_eq!(app.get("/chapter/c2/feed.json").await.status(), 200);
     assert_eq!(app.get("/chapter/nope/feed.xml").await.status(), 404);
