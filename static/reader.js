@@ -1,5 +1,7 @@
-// Halftone reader: keyboard navigation, "continue reading" and bookmarks.
-// Everything is kept in this browser's localStorage; nothing is sent anywhere.
+// Halftone reader: keyboard navigation, the menu on small screens, "fit to
+// screen", "continue reading" and bookmarks. Everything is kept in this
+// browser's localStorage; nothing is sent anywhere. Every page works without
+// this file: it only makes things nicer.
 (function () {
   "use strict";
 
@@ -46,16 +48,97 @@
     };
   }
 
+  // The menu on small screens. Without JavaScript the "Menu" link opens
+  // the panel through its #site-menu target; here it becomes a toggle.
+  var header = document.querySelector(".site-header");
+  var menuToggle = document.querySelector(".menu-toggle");
+  var menu = document.getElementById("site-menu");
+  if (header && menuToggle && menu) {
+    var setMenu = function (open) {
+      header.classList.toggle("menu-open", open);
+      menuToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    };
+    menuToggle.setAttribute("role", "button");
+    setMenu(false);
+    menuToggle.addEventListener("click", function (event) {
+      event.preventDefault();
+      var open = !header.classList.contains("menu-open");
+      setMenu(open);
+      if (open) {
+        var first = menu.querySelector("a, input");
+        if (first) first.focus();
+      }
+    });
+    menuToggle.addEventListener("keydown", function (event) {
+      if (event.key === " ") {
+        event.preventDefault();
+        menuToggle.click();
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && header.classList.contains("menu-open")) {
+        setMenu(false);
+        menuToggle.focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (header.classList.contains("menu-open") && !header.contains(event.target)) setMenu(false);
+    });
+    // On a phone the search button opens the menu at its search field
+    // (without JavaScript it goes to the search page).
+    var searchLink = document.querySelector(".search-link");
+    var searchField = document.getElementById("header-q");
+    if (searchLink && searchField) {
+      searchLink.addEventListener("click", function (event) {
+        if (window.getComputedStyle(menuToggle).display === "none") return;
+        event.preventDefault();
+        setMenu(true);
+        searchField.focus();
+      });
+    }
+  }
+
+  // "Fit to screen" (wide screens): the whole page in the window at once.
+  var root = document.documentElement;
+  var fitToggle = document.querySelector("[data-fit-toggle]");
+  var setFit = function (on) {
+    root.classList.toggle("fit-height", on);
+    if (fitToggle) fitToggle.setAttribute("aria-pressed", on ? "true" : "false");
+  };
+  setFit(store.get("fit", false) === true);
+  if (fitToggle) {
+    fitToggle.hidden = false;
+    fitToggle.addEventListener("click", function () {
+      var on = !root.classList.contains("fit-height");
+      setFit(on);
+      store.set("fit", on);
+      var images = document.querySelector(".comic-frame .comic-images");
+      // Bring the page into the window, where it now fits whole.
+      if (on && images) images.scrollIntoView({ block: "start" });
+    });
+  }
+
   // Remember the last page read (per site), to offer "continue reading".
   var continueBox = document.getElementById("continue-reading");
   var last = store.get("last", null);
   if (continueBox && last && comic && last.url !== comic.getAttribute("data-page-url")) {
     var p = document.createElement("p");
-    p.appendChild(document.createTextNode("Welcome back! Continue where you left off: "));
+    var text = document.createElement("span");
+    text.className = "continue-text";
+    text.appendChild(document.createTextNode("Welcome back! Continue where you left off: "));
     var a = document.createElement("a");
     a.href = last.url;
     a.textContent = last.title;
-    p.appendChild(a);
+    text.appendChild(a);
+    p.appendChild(text);
+    var close = document.createElement("button");
+    close.type = "button";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", function () {
+      continueBox.hidden = true;
+    });
+    p.appendChild(close);
     continueBox.appendChild(p);
     continueBox.hidden = false;
   }

@@ -56,6 +56,48 @@
     window.setTimeout(poll, 3000);
   }
 
+  // "Move far": a row's ⇅ fills in the move form with its number.
+  document.querySelectorAll("[data-move-far]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var number = document.querySelector("[data-move-number]");
+      number.value = button.getAttribute("data-move-far");
+      document.getElementById("move").scrollIntoView({ block: "center" });
+      document.querySelector("[data-move-position]").focus();
+    });
+  });
+
+  // A character's portrait: uploaded through the media pipeline at once;
+  // the form then saves its media id.
+  document.querySelectorAll("[data-portrait-form]").forEach(function (form) {
+    var file = form.querySelector("[data-portrait-file]");
+    var id = form.querySelector("[data-portrait-id]");
+    var preview = form.querySelector("[data-portrait-preview]");
+    var status = form.querySelector("[data-portrait-status]");
+    var remove = form.querySelector("[data-portrait-remove]");
+    var saved = id.value;
+    if (remove) remove.addEventListener("change", function () { id.value = remove.checked ? "" : saved; });
+    file.addEventListener("change", function () {
+      if (!file.files.length) return;
+      var body = new FormData();
+      body.append("file", file.files[0]);
+      status.textContent = "Uploading " + file.files[0].name + "…";
+      fetch("/admin/media", { method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } })
+        .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+        .then(function (answer) {
+          if (!answer.ok) { status.textContent = answer.data.error || "The upload failed."; return; }
+          id.value = String(answer.data.media_id);
+          saved = id.value;
+          if (remove) remove.checked = false;
+          var img = document.createElement("img");
+          img.src = answer.data.thumb;
+          img.alt = "New portrait";
+          preview.replaceChildren(img);
+          status.textContent = "Uploaded. Save to keep it.";
+        })
+        .catch(function () { status.textContent = "The upload failed: check the connection and try again."; });
+    });
+  });
+
   // Reordering pages: drag a row, or use its ↑ ↓ buttons.
   var table = document.querySelector("table[data-reorder-url]");
   if (!table) return;

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod characters;
 pub mod dashboard;
 pub mod editor;
 pub mod login;
@@ -36,6 +37,7 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/pages", get().to(pages::list)),
         (Method::POST, "/pages/new", post().to(pages::create)),
         (Method::POST, "/pages/reorder", post().to(pages::reorder)),
+        (Method::POST, "/pages/move", post().to(pages::move_far)),
         (Method::POST, "/pages/bulk", post().to(pages::bulk)),
         (Method::GET, "/pages/{id}", get().to(editor::edit)),
         (Method::GET, "/pages/{id}/ws", get().to(ws::socket)),
@@ -66,6 +68,19 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
         ),
         (Method::POST, "/media", post().to(upload::upload)),
         (Method::POST, "/markdown", post().to(upload::markdown)),
+        (Method::GET, "/characters", get().to(characters::list)),
+        (Method::POST, "/characters", post().to(characters::create)),
+        (Method::GET, "/characters/{id}", get().to(characters::edit)),
+        (
+            Method::POST,
+            "/characters/{id}",
+            post().to(characters::save),
+        ),
+        (
+            Method::POST,
+            "/characters/{id}/delete",
+            post().to(characters::delete),
+        ),
         (Method::GET, "/series", get().to(structure::series_list)),
         (Method::POST, "/series", post().to(structure::series_create)),
         (

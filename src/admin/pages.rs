@@ -33,6 +33,7 @@ struct PageRow {
     status: PageStatus,
     when: String,
     url: String,
+    thumb: Option<crate::media::view::Thumb>,
 }
 
 /// The series to show: the one asked for, or the primary one.
@@ -76,12 +77,21 @@ pub async fn list(
     let now = crate::db::now();
     let rows = comics::pages::admin_list(&state.db, current).await?;
     let site = crate::reader::site::Site::load(&state, None).await?;
+    // Every page's first image in one query.
+    let ids: Vec<PageId> = rows.iter().map(|p| PageId(p.id)).collect();
+    let mut thumbs = std::collections::HashMap::new();
+    for image in comics::pages::images_for(&state.db, &ids).await? {
+        thumbs
+            .entry(image.page_id)
+            .or_insert_with(|| crate::media::view::Thumb::new(&image.media, ""));
+    }
     let pages = rows
         .into_iter()
         .map(|p| {
             let status = PageStatus::derive(&p.status, p.live_at, now);
             PageRow {
                 id: p.id,
+                thumb: thumbs.remove(&PageId(p.id)),
                 url: site.urls.comic(SeriesId(p.series_id), &p.slug),
                 title: p.title,
                 slug: p.slug,
@@ -169,6 +179,81 @@ pub async fn reorder(
     tx.commit().await?;
     state.content_changed().await;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    series: Option<i64>,
+    /// The page's number in the list (its place in the reading order).
+    number: String,
+    /// Where to: a place number…
+    #[serde(default)]
+    position: String,
+    /// …or the end of a chapter (`none`: out of any chapter).
+    #[serde(default)]
+    to_chapter: String,
+}
+
+/// Moves a page far in one step: to a place, or to the end of a chapter.
+pub async fn move_far(
+    state: web::Data<AppState>,
+    _session: Session,
+    form: web::Form<MoveForm>,
+) -> Result<HttpResponse, AppError> {
+    let (_, series) = pick_series(&state, form.series).await?;
+    let back = format!("/admin/pages?series={}", series.0);
+    let rows = comics::pages::admin_list(&state.db, series).await?;
+    let Some(page) = form
+        .number
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| rows.get(i))
+    else {
+        return Ok(view::fail(
+            &back,
+            &format!(
+                "Give the number of a page in the list (1 to {}).",
+                rows.len()
+            ),
+        ));
+    };
+    let to = match (form.position.trim(), form.to_chapter.trim()) {
+        ("", "") => {
+            return Ok(view::fail(
+                &back,
+                "Give a place or a chapter to move it to.",
+            ))
+        }
+        (position, _) if !position.is_empty() => match position.parse::<usize>() {
+            Ok(n) if (1..=rows.len()).contains(&n) => comics::pages::Destination::Position(n),
+            _ => {
+                return Ok(view::fail(
+                    &back,
+                    &format!("The place is a number from 1 to {}.", rows.len()),
+                ))
+            }
+        },
+        (_, "none") => comics::pages::Destination::EndOfChapter(None),
+        (_, chapter) => match chapter.parse() {
+            Ok(id) => comics::pages::Destination::EndOfChapter(Some(ChapterId(id))),
+            Err(_) => return Err(AppError::bad_request("to_chapter: not a chapter id")),
+        },
+    };
+    match comics::pages::move_to(&state.db, PageId(page.id), to).await {
+        Ok(()) => {}
+        Err(comics::pages::MoveError::Db(e)) => return Err(e.into()),
+        Err(e) => return Ok(view::fail(&back, &format!("Not moved: {e}."))),
+    }
+    state.content_changed().await;
+    let done = match to {
+        comics::pages::Destination::Position(n) => format!("Moved “{}” to place {n}.", page.title),
+        comics::pages::Destination::EndOfChapter(_) => {
+            format!("Moved “{}” to the end of the chapter.", page.title)
+        }
+    };
+    Ok(view::ok(&back, &done))
 }
 
 #[derive(Deserialize)]

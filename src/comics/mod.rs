@@ -9,6 +9,7 @@
 //! - `page_images.position` runs 0..n for each page; position 0 is the cover.
 
 pub mod chapters;
+pub mod characters;
 pub mod editing;
 pub mod model;
 pub mod pages;

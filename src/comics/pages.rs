@@ -482,6 +482,98 @@ pub async fn move_page(
     Ok(())
 }
 
+/// Where the admin moves a page to.
+#[derive(Debug, Clone, Copy)]
+pub enum Destination {
+    /// The n-th place (1-based) in the series' reading order.
+    Position(usize),
+    /// The end of a chapter (the page joins it), or with `None` the end of
+    /// the series without a chapter.
+    EndOfChapter(Option<ChapterId>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error("that page does not exist")]
+    NoPage,
+    #[error("that chapter is not in the page's series")]
+    OtherSeries,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Moves a page far in one step ("move to position 12", "move to the end of
+/// chapter 3"), in one transaction; no other page changes place relative to
+/// another.
+pub async fn move_to(db: &Db, page: PageId, to: Destination) -> Result<(), MoveError> {
+    let mut tx = db.begin_write().await?;
+    let series: SeriesId = sqlx::query_scalar("SELECT series_id FROM pages WHERE id = ?")
+        .bind(page)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(MoveError::NoPage)?;
+    let before = match to {
+        Destination::Position(n) => {
+            let order: Vec<PageId> = sqlx::query_scalar(
+                "SELECT id FROM pages WHERE series_id = ? AND id <> ? ORDER BY position, id",
+            )
+            .bind(series)
+            .bind(page)
+            .fetch_all(&mut *tx)
+            .await?;
+            order.get(n.saturating_sub(1)).copied()
+        }
+        Destination::EndOfChapter(chapter) => {
+            if let Some(chapter) = chapter {
+                let in_series: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM chapters WHERE id = ? AND series_id = ?")
+                        .bind(chapter)
+                        .bind(series)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if in_series.is_none() {
+                    return Err(MoveError::OtherSeries);
+                }
+            }
+            sqlx::query("UPDATE pages SET chapter_id = ? WHERE id = ?")
+                .bind(chapter)
+                .bind(page)
+                .execute(&mut *tx)
+                .await?;
+            // Before the page after the chapter's last one.
+            let last: Option<i64> = match chapter {
+                Some(chapter) => {
+                    sqlx::query_scalar(
+                        "SELECT MAX(position) FROM pages WHERE chapter_id = ? AND id <> ?",
+                    )
+                    .bind(chapter)
+                    .bind(page)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+                None => None,
+            };
+            match last {
+                Some(last) => {
+                    sqlx::query_scalar(
+                        "SELECT id FROM pages WHERE series_id = ? AND position > ? AND id <> ? \
+                     ORDER BY position, id LIMIT 1",
+                    )
+                    .bind(series)
+                    .bind(last)
+                    .bind(page)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                None => None,
+            }
+        }
+    };
+    move_page(&mut tx, series, page, before).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A page as the admin lists it, in every state.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct AdminPageRow {

@@ -83,17 +83,25 @@ pub async fn cast(db: &Db, now: i64) -> Result<Vec<CastMember>, sqlx::Error> {
         visible!("p"),
         ") AS page_count, ",
         "(SELECT COUNT(*) FROM page_characters pc WHERE pc.character_id = ch.id) AS total_pages, ",
-        "(SELECT p.series_id FROM page_characters pc JOIN pages p ON p.id = pc.page_id \
+        // The first appearance the author named (if readers can see it),
+        // else the first visible page the character is on.
+        "COALESCE((SELECT p.series_id FROM pages p WHERE p.id = ch.first_page_id AND ",
+        visible!("p"),
+        "), (SELECT p.series_id FROM page_characters pc JOIN pages p ON p.id = pc.page_id \
           WHERE pc.character_id = ch.id AND ",
         visible!("p"),
-        " ORDER BY p.series_id, p.position, p.id LIMIT 1) AS first_series_id, ",
-        "(SELECT p.slug FROM page_characters pc JOIN pages p ON p.id = pc.page_id \
+        " ORDER BY p.series_id, p.position, p.id LIMIT 1)) AS first_series_id, ",
+        "COALESCE((SELECT p.slug FROM pages p WHERE p.id = ch.first_page_id AND ",
+        visible!("p"),
+        "), (SELECT p.slug FROM page_characters pc JOIN pages p ON p.id = pc.page_id \
           WHERE pc.character_id = ch.id AND ",
         visible!("p"),
-        " ORDER BY p.series_id, p.position, p.id LIMIT 1) AS first_slug, ",
+        " ORDER BY p.series_id, p.position, p.id LIMIT 1)) AS first_slug, ",
         "m.hash, m.widths, m.thumb_width, m.thumb_height \
          FROM characters ch LEFT JOIN media m ON m.id = ch.media_id ORDER BY ch.position, ch.name"
     ))
+    .bind(now)
+    .bind(now)
     .bind(now)
     .bind(now)
     .bind(now)
