@@ -239,6 +239,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
                 web::get().to(reader::assets::serve_static),
             )
             .route("/favicon.ico", web::get().to(reader::assets::favicon))
+            .route("/theme.css", web::get().to(reader::assets::theme))
             .route(
                 "/media/{dir}/{file}",
                 web::get().to(media::routes::serve_media),

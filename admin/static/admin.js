@@ -66,14 +66,14 @@
     });
   });
 
-  // A character's portrait: uploaded through the media pipeline at once;
+  // An image field (a portrait, the logo): uploaded through the media pipeline at once;
   // the form then saves its media id.
-  document.querySelectorAll("[data-portrait-form]").forEach(function (form) {
-    var file = form.querySelector("[data-portrait-file]");
-    var id = form.querySelector("[data-portrait-id]");
-    var preview = form.querySelector("[data-portrait-preview]");
-    var status = form.querySelector("[data-portrait-status]");
-    var remove = form.querySelector("[data-portrait-remove]");
+  document.querySelectorAll("[data-image-form]").forEach(function (form) {
+    var file = form.querySelector("[data-image-file]");
+    var id = form.querySelector("[data-image-id]");
+    var preview = form.querySelector("[data-image-preview]");
+    var status = form.querySelector("[data-image-status]");
+    var remove = form.querySelector("[data-image-remove]");
     var saved = id.value;
     if (remove) remove.addEventListener("change", function () { id.value = remove.checked ? "" : saved; });
     file.addEventListener("change", function () {

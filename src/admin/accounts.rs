@@ -9,6 +9,7 @@ use super::auth::{password, sessions, users, EmailAddress, Role, Session, User};
 use super::view::{self, require_owner, AdminChrome};
 use crate::comics::settings;
 use crate::error::AppError;
+use crate::render::theme;
 use crate::startup::AppState;
 
 #[derive(Serialize)]
@@ -167,6 +168,16 @@ pub async fn user_delete(
 struct SettingsTemplate {
     chrome: AdminChrome,
     settings: settings::SiteSettings,
+    accent: String,
+    fonts: Vec<FontChoice>,
+    logo: Option<crate::media::view::Thumb>,
+}
+
+#[derive(Serialize)]
+struct FontChoice {
+    key: &'static str,
+    label: &'static str,
+    selected: bool,
 }
 
 pub async fn site_settings(
@@ -177,12 +188,91 @@ pub async fn site_settings(
     require_owner(&session)?;
     let chrome = AdminChrome::new(&state, &session, &req, "settings").await?;
     let settings = settings::load(&state.db).await?;
+    let logo = match settings.logo {
+        Some(id) => crate::media::store::media_ref(&state.db, id)
+            .await?
+            .map(|m| crate::media::view::Thumb::new(&m, "logo")),
+        None => None,
+    };
+    let current_font = if settings.heading_font.is_empty() {
+        "system"
+    } else {
+        settings.heading_font.as_str()
+    };
+    let fonts = theme::FONTS
+        .iter()
+        .map(|f| FontChoice {
+            key: f.key,
+            label: f.label,
+            selected: f.key == current_font,
+        })
+        .collect();
+    let accent =
+        theme::parse_colour(&settings.accent).unwrap_or_else(|| theme::DEFAULT_ACCENT.to_owned());
     view::render(
         &state,
         &req,
         "admin/settings.html",
-        &SettingsTemplate { chrome, settings },
+        &SettingsTemplate {
+            chrome,
+            settings,
+            accent,
+            fonts,
+            logo,
+        },
     )
+}
+
+#[derive(Deserialize)]
+pub struct LookForm {
+    accent: String,
+    heading_font: String,
+    /// The logo's media id (uploaded by the form's script), or empty.
+    #[serde(default)]
+    logo: String,
+}
+
+/// The creator's look: accent colour (refused when it would make text hard
+/// to read), heading font, logo.
+pub async fn save_look(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LookForm>,
+) -> Result<HttpResponse, AppError> {
+    require_owner(&session)?;
+    let back = "/admin/settings";
+    let Some(accent) = theme::parse_colour(&form.accent) else {
+        return Ok(view::fail(
+            back,
+            "The accent colour must look like #c0362c.",
+        ));
+    };
+    if let Err(why) = theme::check_accent(&accent) {
+        return Ok(view::fail(back, &format!("Not saved: {why}")));
+    }
+    if theme::font(&form.heading_font).is_none() {
+        return Ok(view::fail(back, "Choose one of the heading fonts offered."));
+    }
+    let logo = match form.logo.trim() {
+        "" => String::new(),
+        id => match id.parse::<i64>() {
+            Ok(id)
+                if crate::media::store::media_ref(&state.db, id)
+                    .await?
+                    .is_some() =>
+            {
+                id.to_string()
+            }
+            _ => return Ok(view::fail(back, "The logo upload did not work; try again.")),
+        },
+    };
+    let mut tx = state.db.begin_write().await?;
+    settings::set(&mut tx, "look.accent", &accent).await?;
+    settings::set(&mut tx, "look.heading_font", &form.heading_font).await?;
+    settings::set(&mut tx, "look.logo", &logo).await?;
+    tx.commit().await?;
+    state.content_changed().await;
+    Ok(view::ok(back, "The look is saved: readers see it now."))
 }
 
 #[derive(Deserialize)]

@@ -195,6 +195,11 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
             "/settings",
             post().to(accounts::save_settings),
         ),
+        (
+            Method::POST,
+            "/settings/look",
+            post().to(accounts::save_look),
+        ),
     ]
 }
 

@@ -21,6 +21,12 @@ pub struct SiteSettings {
     /// On hiatus the queue's cadence pauses and readers see a notice.
     pub hiatus: bool,
     pub hiatus_message: String,
+    /// The creator's look (see `render::theme`): `#rrggbb` or empty.
+    pub accent: String,
+    /// A key of `render::theme::FONTS`, or empty for the default.
+    pub heading_font: String,
+    /// The media id of the logo shown in place of the title, if any.
+    pub logo: Option<i64>,
 }
 
 impl Default for SiteSettings {
@@ -42,6 +48,9 @@ impl SiteSettings {
             timezone: take("site.timezone", "UTC"),
             hiatus: take("queue.hiatus", "0") == "1",
             hiatus_message: take("queue.hiatus_message", ""),
+            accent: take("look.accent", ""),
+            heading_font: take("look.heading_font", ""),
+            logo: take("look.logo", "").parse().ok(),
         }
     }
 }
@@ -59,6 +68,13 @@ pub async fn load_map(db: &Db) -> Result<HashMap<String, String>, sqlx::Error> {
 }
 
 impl SiteSettings {
+    pub fn look(&self) -> crate::render::theme::Look {
+        crate::render::theme::Look {
+            accent: self.accent.clone(),
+            heading_font: self.heading_font.clone(),
+        }
+    }
+
     pub fn tz(&self) -> chrono_tz::Tz {
         self.timezone.parse().unwrap_or(chrono_tz::UTC)
     }

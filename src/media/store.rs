@@ -98,3 +98,29 @@ async fn find(conn: &mut AnyConnection, hash: &str) -> Result<Option<MediaId>, s
         .fetch_optional(conn)
         .await
 }
+
+/// One media item's names and sizes, for showing it (a logo, a portrait).
+pub async fn media_ref(
+    db: &crate::db::Db,
+    id: i64,
+) -> Result<Option<crate::comics::MediaRef>, sqlx::Error> {
+    let row: Option<(String, i64, i64, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT hash, width, height, widths, fallback_ext, thumb_width, thumb_height FROM media WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(
+        |(hash, width, height, widths, fallback_ext, thumb_width, thumb_height)| {
+            crate::comics::MediaRef {
+                hash,
+                width,
+                height,
+                widths,
+                fallback_ext,
+                thumb_width,
+                thumb_height,
+            }
+        },
+    ))
+}

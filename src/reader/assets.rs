@@ -48,3 +48,26 @@ pub async fn favicon(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
         .insert_header((header::ETAG, format!("\"{}\"", asset.hash)))
         .body(asset.bytes.clone().into_owned()))
 }
+
+/// `/theme.css?v=…`: the creator's look (see `render::theme`). The version
+/// in the URL is the stylesheet's hash, so the current one is cached for a
+/// year; any other version gets the current look, briefly cached.
+pub async fn theme(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let site = crate::reader::site::Site::load(&state, None).await?;
+    let (css, version) = site.theme().cloned().unwrap_or_default();
+    let current = req
+        .query_string()
+        .strip_prefix("v=")
+        .is_some_and(|v| !version.is_empty() && v == version);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((
+            header::CACHE_CONTROL,
+            if current {
+                "public, max-age=31536000, immutable"
+            } else {
+                "public, max-age=60"
+            },
+        ))
+        .body(css))
+}

@@ -81,24 +81,11 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
         .unwrap_or_else(|| default_message.to_owned());
     // The site's header and menu from the last loaded site data: no query,
     // so the page renders with the database down.
-    let data = state.site_data.peek().unwrap_or_else(|| {
-        std::sync::Arc::new(SiteData {
-            settings: Default::default(),
-            series: Vec::new(),
-            static_links: Vec::new(),
-        })
-    });
-    let site = Site::from_data(&state, &data, None).or_else(|_| {
-        Site::from_data(
-            &state,
-            &SiteData {
-                settings: data.settings.clone(),
-                series: Vec::new(),
-                static_links: Vec::new(),
-            },
-            None,
-        )
-    });
+    let data = state
+        .site_data
+        .peek()
+        .unwrap_or_else(|| std::sync::Arc::new(SiteData::fallback()));
+    let site = Site::from_data(&state, &data, None);
     let (chrome, meta, archive_url) = match &site {
         Ok(site) => {
             let mut meta = Meta::new(site, Some(heading), "", res.request().path());

@@ -16,6 +16,39 @@ pub struct SiteData {
     pub settings: SiteSettings,
     pub series: Vec<Series>,
     pub static_links: Vec<StaticPageLink>,
+    /// The logo's image, when the creator set one.
+    pub logo: Option<crate::comics::MediaRef>,
+    /// `/theme.css` and its version, unless the look is the default.
+    pub theme: Option<(String, String)>,
+}
+
+impl SiteData {
+    /// What an error page uses before anything was loaded.
+    pub fn fallback() -> Self {
+        SiteData {
+            settings: SiteSettings::default(),
+            series: Vec::new(),
+            static_links: Vec::new(),
+            logo: None,
+            theme: None,
+        }
+    }
+
+    pub async fn load(state: &AppState) -> Result<Self, AppError> {
+        let settings = comics::settings::load(&state.db).await?;
+        let logo = match settings.logo {
+            Some(id) => crate::media::store::media_ref(&state.db, id).await?,
+            None => None,
+        };
+        let theme = settings.look().css(&state.assets);
+        Ok(SiteData {
+            series: comics::series::list(&state.db).await?,
+            static_links: comics::static_pages::nav_links(&state.db).await?,
+            settings,
+            logo,
+            theme,
+        })
+    }
 }
 
 /// The site as one request sees it.
@@ -26,6 +59,8 @@ pub struct Site {
     /// Index into `series` of the series this request is about.
     current: Option<usize>,
     pub urls: Urls,
+    logo: Option<crate::comics::MediaRef>,
+    theme: Option<(String, String)>,
     /// The analytics service's public address, for the page-view beacon.
     analytics: Option<String>,
     newsletter: bool,
@@ -37,13 +72,7 @@ impl Site {
     pub async fn load(state: &AppState, series_slug: Option<&str>) -> Result<Self, AppError> {
         let data = state
             .site_data
-            .get_or_load(&state.cache, || async {
-                Ok::<_, AppError>(SiteData {
-                    settings: comics::settings::load(&state.db).await?,
-                    series: comics::series::list(&state.db).await?,
-                    static_links: comics::static_pages::nav_links(&state.db).await?,
-                })
-            })
+            .get_or_load(&state.cache, || SiteData::load(state))
             .await?;
         Self::from_data(state, &data, series_slug)
     }
@@ -58,6 +87,8 @@ impl Site {
             settings,
             series,
             static_links,
+            logo,
+            theme,
         } = data.clone();
         let current = match series_slug {
             Some(slug) => Some(
@@ -80,6 +111,8 @@ impl Site {
             static_links,
             current,
             urls,
+            logo,
+            theme,
             analytics: state.config.analytics.public_base(),
             newsletter: state.newsletter.enabled,
         })
@@ -164,6 +197,11 @@ impl Site {
             Vec::new()
         };
         Chrome {
+            theme_css: self
+                .theme
+                .as_ref()
+                .map(|(_, version)| format!("/theme.css?v={version}")),
+            logo: self.logo.as_ref().map(Logo::new),
             site_title: self.settings.title.clone(),
             site_tagline: self.settings.tagline.clone(),
             language: self.settings.language.clone(),
@@ -191,6 +229,10 @@ impl Site {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Chrome {
+    /// The creator's look (`/theme.css?v=…`), unless it is the default.
+    pub theme_css: Option<String>,
+    /// Shown in place of the title text when set.
+    pub logo: Option<Logo>,
     pub site_title: String,
     pub site_tagline: String,
     pub language: String,
@@ -208,6 +250,33 @@ pub struct Chrome {
     pub analytics: Option<String>,
     /// Offer the newsletter's subscribe form in the footer.
     pub newsletter: bool,
+}
+
+/// The logo as the header shows it: at most 64 px tall (CSS), from the
+/// largest variant the pipeline made (logos are small).
+#[derive(Debug, Clone, Serialize)]
+pub struct Logo {
+    pub src: String,
+    pub width: i64,
+    pub height: i64,
+}
+
+impl Logo {
+    fn new(media: &crate::comics::MediaRef) -> Self {
+        let picture = crate::media::view::Picture::new(media, "", false);
+        Logo {
+            src: picture.fallback,
+            width: i64::from(picture.width),
+            height: i64::from(picture.height),
+        }
+    }
+}
+
+impl Site {
+    /// The stylesheet of the creator's look and its version.
+    pub fn theme(&self) -> Option<&(String, String)> {
+        self.theme.as_ref()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod markdown;
+pub mod theme;
 
 use std::collections::HashMap;
 

@@ -426,3 +426,236 @@ async fn a_low_buffer_warns_the_owner_by_mail_once() {
         .expect("check");
     assert!(!state_sent);
 }
+
+/// Uploads an image through the editor's endpoint, as the admin's forms do.
+async fn upload(admin: &crate::common::admin::Admin, png: Vec<u8>) -> i64 {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png)
+            .file_name("portrait.png")
+            .mime_str("image/png")
+            .expect("mime"),
+    );
+    let response = admin
+        .client
+        .post(admin.url("/admin/media"))
+        .header("x-csrf-token", &admin.csrf)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 201);
+    let json: serde_json::Value = response.json().await.expect("json");
+    json["media_id"].as_i64().expect("media id")
+}
+
+#[tokio::test]
+async fn the_cast_is_managed_from_the_admin() {
+    let app = spawn_app().await;
+    seed_pages(&app, 3, 0).await;
+    let admin = app.owner().await;
+    // Pip comes from the pages; the cast page shows no portrait and no bio yet.
+    let pip: i64 = sqlx::query_scalar("SELECT id FROM characters WHERE slug = 'pip'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("pip");
+    let list = admin.page("/admin/characters").await;
+    assert!(
+        list.contains("Pip") && list.contains("no portrait"),
+        "{list}"
+    );
+
+    let portrait = upload(&admin, crate::common::png_bytes(200, 200, 3)).await;
+    let p2: i64 = sqlx::query_scalar("SELECT id FROM pages WHERE slug = 'p2'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("p2");
+    let saved = admin
+        .post(
+            &format!("/admin/characters/{pip}"),
+            &[
+                ("name", "Pip"),
+                ("slug", "pip"),
+                ("description", "The lighthouse keeper's *small* cat."),
+                ("position", "1"),
+                ("portrait", &portrait.to_string()),
+                ("first_page", &p2.to_string()),
+            ],
+        )
+        .await;
+    assert!(admin.follow(saved).await.contains("Pip saved."));
+    let cast = app.page("/cast").await;
+    assert!(
+        cast.contains("<em>small</em>"),
+        "the bio as Markdown: {cast}"
+    );
+    assert!(cast.contains("Portrait of Pip"));
+    assert!(
+        cast.contains("href=\"/comic/p2\">First appearance"),
+        "the first appearance the author chose: {cast}"
+    );
+
+    // A first appearance on a page Pip is not on, and a taken slug: refused.
+    app.exec(
+        "INSERT INTO characters (slug, name, description, position) VALUES ('ada', 'Ada', '', 2)",
+        &[],
+    )
+    .await;
+    let other: i64 = sqlx::query_scalar("SELECT MAX(id) FROM pages")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("id");
+    app.exec("DELETE FROM page_characters WHERE page_id = ?", &[other])
+        .await;
+    let wrong = admin
+        .post(
+            &format!("/admin/characters/{pip}"),
+            &[("name", "Pip"), ("first_page", &other.to_string())],
+        )
+        .await;
+    assert!(admin
+        .follow(wrong)
+        .await
+        .contains("the first appearance must be a page the character is on"));
+    let taken = admin
+        .post(
+            &format!("/admin/characters/{pip}"),
+            &[("name", "Pip"), ("slug", "ada")],
+        )
+        .await;
+    assert!(admin.follow(taken).await.contains("already uses the slug"));
+
+    // A new character, then removed.
+    let created = admin
+        .post("/admin/characters", &[("name", "Mo Rivers")])
+        .await;
+    assert!(admin
+        .follow(created)
+        .await
+        .contains("Mo Rivers joined the cast"));
+    let mo: i64 = sqlx::query_scalar("SELECT id FROM characters WHERE slug = 'mo-rivers'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("mo");
+    let removed = admin
+        .post(&format!("/admin/characters/{mo}/delete"), &[])
+        .await;
+    assert!(admin
+        .follow(removed)
+        .await
+        .contains("removed from the cast"));
+}
+
+#[tokio::test]
+async fn a_page_moves_far_in_one_step() {
+    let app = spawn_app().await;
+    seed_pages(&app, 30, 3).await;
+    let admin = app.owner().await;
+    let order = |app: &crate::common::TestApp| {
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT slug FROM pages ORDER BY position, id")
+                .fetch_all(&pool)
+                .await
+                .expect("order")
+        }
+    };
+    // Page #27 to place 3: one request instead of 24 clicks.
+    let moved = admin
+        .post("/admin/pages/move", &[("number", "27"), ("position", "3")])
+        .await;
+    assert!(admin.follow(moved).await.contains("to place 3"));
+    let now = order(&app).await;
+    assert_eq!(&now[..4], ["p1", "p2", "p27", "p3"]);
+    assert_eq!(now.len(), 30);
+    // Page #1 to the end of chapter c2 (pages 11–20): it joins that chapter.
+    let c2: i64 = sqlx::query_scalar("SELECT id FROM chapters WHERE slug = 'c2'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("c2");
+    let moved = admin
+        .post(
+            "/admin/pages/move",
+            &[("number", "1"), ("to_chapter", &c2.to_string())],
+        )
+        .await;
+    assert!(admin.follow(moved).await.contains("end of the chapter"));
+    let now = order(&app).await;
+    let at = now.iter().position(|s| s == "p1").expect("p1");
+    assert_eq!(now[at - 1], "p20");
+    assert_eq!(now[at + 1], "p21");
+    let chapter: Option<i64> = sqlx::query_scalar("SELECT chapter_id FROM pages WHERE slug = 'p1'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("chapter");
+    assert_eq!(chapter, Some(c2));
+    // Reader navigation follows the new order.
+    assert!(app.page("/comic/p20").await.contains("href=\"/comic/p1\""));
+    // Bad numbers get a clear message.
+    let bad = admin
+        .post("/admin/pages/move", &[("number", "99"), ("position", "1")])
+        .await;
+    assert!(admin.follow(bad).await.contains("1 to 30"));
+}
+
+#[tokio::test]
+async fn the_creator_sets_the_look_without_code_and_unreadable_colours_are_refused() {
+    let app = spawn_app().await;
+    seed_pages(&app, 1, 0).await;
+    let admin = app.owner().await;
+    // The default look needs no extra stylesheet.
+    assert!(!app.page("/").await.contains("/theme.css"));
+    let grey = admin
+        .post(
+            "/admin/settings/look",
+            &[
+                ("accent", "#808080"),
+                ("heading_font", "bangers"),
+                ("logo", ""),
+            ],
+        )
+        .await;
+    assert!(admin.follow(grey).await.contains("too close to a mid grey"));
+    assert!(!app.page("/").await.contains("/theme.css"), "nothing saved");
+
+    let logo = upload(&admin, crate::common::png_bytes(300, 80, 5)).await;
+    let saved = admin
+        .post(
+            "/admin/settings/look",
+            &[
+                ("accent", "#1A5FB4"),
+                ("heading_font", "comic-neue"),
+                ("logo", &logo.to_string()),
+            ],
+        )
+        .await;
+    assert!(admin.follow(saved).await.contains("The look is saved"));
+    let home = crate::common::html(&app.page("/").await);
+    let theme = crate::common::select_attr(&home, "link[href^='/theme.css']", "href");
+    assert_eq!(theme.len(), 1, "the theme is linked");
+    let css = app.get(&theme[0]).await;
+    assert!(css.headers()["cache-control"]
+        .to_str()
+        .expect("ascii")
+        .contains("immutable"));
+    let css = css.text().await.expect("css");
+    assert!(
+        css.contains("--accent: #1a5fb4") && css.contains("--accent-ink: #ffffff"),
+        "{css}"
+    );
+    assert!(css.contains("\"Comic Neue\""), "{css}");
+    let font = css
+        .split("url(\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a font url");
+    let woff = app.get(font).await;
+    assert_eq!(woff.status(), 200, "{font}");
+    assert_eq!(woff.headers()["content-type"], "font/woff2");
+    let logo = crate::common::select_attr(&home, ".site-title img", "src");
+    assert_eq!(app.get(&logo[0]).await.status(), 200);
+    assert_eq!(
+        crate::common::select_attr(&home, ".site-title img", "alt"),
+        vec!["Halftone"]
+    );
+}

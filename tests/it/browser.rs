@@ -171,3 +171,160 @@ async fn the_editor_keeps_every_word_through_a_server_restart() {
         "the reader sees every word"
     );
 }
+
+/// How far the page scrolls sideways (0 when it fits the screen).
+const OVERFLOW: &str = "document.documentElement.scrollWidth - window.innerWidth";
+
+#[tokio::test]
+async fn on_a_phone_the_comic_comes_first_and_nothing_overflows() {
+    let app = spawn_app().await;
+    seed_pages(&app, 6, 2).await;
+    let Some(browser) = browser::start_phone().await else {
+        return;
+    };
+    let c = &browser.client;
+    for path in ["/", "/comic/p3"] {
+        c.goto(&app.url(path)).await.expect("goto");
+        assert_eq!(browser.eval("window.innerWidth").await, 390);
+        let top = browser
+            .eval("document.querySelector('.comic-images img').getBoundingClientRect().top + window.scrollY")
+            .await
+            .as_f64()
+            .expect("a number");
+        assert!(top <= 150.0, "{path}: the comic starts {top} px down");
+    }
+    for path in [
+        "/",
+        "/comic/p3",
+        "/archive",
+        "/cast",
+        "/chapter/c1",
+        "/search?q=page",
+    ] {
+        c.goto(&app.url(path)).await.expect("goto");
+        assert_eq!(browser.eval(OVERFLOW).await, 0, "{path} scrolls sideways");
+    }
+    // An image is never shown wider than it is (the test images are 320 px).
+    c.goto(&app.url("/comic/p3")).await.expect("goto");
+    let shown = browser
+        .eval("document.querySelector('.comic-images img').getBoundingClientRect().width")
+        .await
+        .as_f64()
+        .expect("width");
+    assert!(shown <= 320.5, "upscaled to {shown} px");
+}
+
+#[tokio::test]
+async fn cast_cards_work_with_and_without_a_portrait() {
+    let app = spawn_app().await;
+    seed_pages(&app, 2, 0).await;
+    // Pip (from the seed) gets a portrait; Ada, on page 1 only, has none.
+    let media: i64 = sqlx::query_scalar("SELECT MIN(id) FROM media")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("media");
+    app.exec(
+        "UPDATE characters SET media_id = ? WHERE slug = 'pip'",
+        &[media],
+    )
+    .await;
+    app.exec("INSERT INTO characters (slug, name, description, position) VALUES ('ada', 'Ada', 'An engineer who talks to lighthouses and writes long letters to the sea about it.', 2)", &[])
+        .await;
+    let page: i64 = sqlx::query_scalar("SELECT id FROM pages WHERE slug = 'p1'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("page");
+    let ada: i64 = sqlx::query_scalar("SELECT id FROM characters WHERE slug = 'ada'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("ada");
+    app.exec(
+        "INSERT INTO page_characters (page_id, character_id) VALUES (?, ?)",
+        &[page, ada],
+    )
+    .await;
+    for phone in [true, false] {
+        let browser = if phone {
+            browser::start_phone().await
+        } else {
+            browser::start().await
+        };
+        let Some(browser) = browser else {
+            return;
+        };
+        browser.client.goto(&app.url("/cast")).await.expect("goto");
+        let cards = browser
+            .eval(
+                "Array.from(document.querySelectorAll('.cast-member')).map(card => { \
+                   const h = card.querySelector('h2'); const b = card.getBoundingClientRect(); \
+                   const t = h.getBoundingClientRect(); \
+                   return { name: h.textContent.trim(), portrait: !!card.querySelector('img'), \
+                            card: b.width, text: t.width, lines: Math.round(card.querySelector('p, div').getBoundingClientRect().height) }; })",
+            )
+            .await;
+        let cards = cards.as_array().expect("cards").clone();
+        assert_eq!(cards.len(), 2, "{cards:?}");
+        for card in &cards {
+            let name = card["name"].as_str().unwrap_or("");
+            let portrait = card["portrait"].as_bool().unwrap_or(false);
+            assert_eq!(portrait, name == "Pip", "{card}");
+            // Without a portrait the text is not squeezed into a narrow column.
+            let share = card["text"].as_f64().unwrap_or(0.0) / card["card"].as_f64().unwrap_or(1.0);
+            assert!(
+                share > 0.5,
+                "{name}: the text takes {share:.2} of its card ({card})"
+            );
+        }
+        assert_eq!(browser.eval(OVERFLOW).await, 0, "the cast scrolls sideways");
+    }
+}
+
+#[tokio::test]
+async fn the_admin_fits_a_phone() {
+    let app = spawn_app().await;
+    seed_pages(&app, 30, 3).await;
+    app.create_user("phone@example.com", halftone::admin::auth::Role::Owner)
+        .await;
+    let Some(browser) = browser::start_phone().await else {
+        return;
+    };
+    browser
+        .log_in(
+            &app.address,
+            "phone@example.com",
+            crate::common::admin::PASSWORD,
+        )
+        .await;
+    for path in [
+        "/admin",
+        "/admin/pages",
+        "/admin/queue",
+        "/admin/chapters",
+        "/admin/characters",
+        "/admin/settings",
+        "/admin/series",
+    ] {
+        browser.client.goto(&app.url(path)).await.expect("goto");
+        assert_eq!(
+            browser.eval(OVERFLOW).await,
+            0,
+            "{path} scrolls sideways at 390 px"
+        );
+    }
+    // The page list shows thumbnails and tells "Page 1" of each chapter apart.
+    browser
+        .client
+        .goto(&app.url("/admin/pages"))
+        .await
+        .expect("goto");
+    let rows = browser
+        .eval("Array.from(document.querySelectorAll('table.pages tbody tr')).slice(0, 3).map(r => [!!r.querySelector('td.thumb img'), r.querySelector('td.title a').innerText])")
+        .await;
+    for row in rows.as_array().expect("rows") {
+        assert_eq!(row[0], true, "a thumbnail: {row}");
+        assert!(
+            row[1].as_str().is_some_and(|t| t.starts_with("Chapter c")),
+            "{row}"
+        );
+    }
+}

@@ -37,6 +37,16 @@ fn find(names: &[&str]) -> Option<String> {
 /// Starts chromedriver and a headless Chromium, or returns `None` (with a
 /// message) when they are not installed and the browser is not required.
 pub async fn start() -> Option<Browser> {
+    start_with(None).await
+}
+
+/// The same browser as a 390×844 phone (Chromium's device emulation: the
+/// viewport, pixel ratio and touch of an iPhone 12-sized screen).
+pub async fn start_phone() -> Option<Browser> {
+    start_with(Some((390, 844))).await
+}
+
+async fn start_with(phone: Option<(u32, u32)>) -> Option<Browser> {
     let required = std::env::var("HALFTONE_TEST_BROWSER").is_ok_and(|v| v == "required");
     let (Some(driver), Some(chrome)) = (
         find(&["chromedriver"]),
@@ -62,18 +72,22 @@ pub async fn start() -> Option<Browser> {
         .expect("start chromedriver");
     let profile = tempfile::tempdir().expect("profile dir");
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": which_path(&chrome),
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                "--disable-sync", "--window-size=1200,1000",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }),
-    );
+    let mut options = serde_json::json!({
+        "binary": which_path(&chrome),
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update", "--no-first-run",
+            "--disable-sync", "--window-size=1200,1000",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]
+    });
+    if let Some((width, height)) = phone {
+        options["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": 3.0, "touch": true },
+            "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+        });
+    }
+    caps.insert("goog:chromeOptions".into(), options);
     let url = format!("http://127.0.0.1:{port}");
     let mut last_error = String::new();
     for _ in 0..50 {
@@ -129,6 +143,36 @@ impl Browser {
             .expect("url")
             .path()
             .to_owned()
+    }
+
+    /// Evaluates a JS expression and returns it as JSON.
+    pub async fn eval(&self, expression: &str) -> serde_json::Value {
+        self.client
+            .execute(&format!("return ({expression});"), vec![])
+            .await
+            .expect("script")
+    }
+
+    /// Logs into the admin through its form.
+    pub async fn log_in(&self, base: &str, email: &str, password: &str) {
+        use fantoccini::Locator;
+        let c = &self.client;
+        c.goto(&format!("{base}/admin/login")).await.expect("goto");
+        for (field, value) in [("#email", email), ("#password", password)] {
+            c.find(Locator::Css(field))
+                .await
+                .expect("field")
+                .send_keys(value)
+                .await
+                .expect("type");
+        }
+        c.find(Locator::Css("button[type=submit]"))
+            .await
+            .expect("submit")
+            .click()
+            .await
+            .expect("click");
+        self.wait_for("location.pathname === '/admin'").await;
     }
 
     pub async fn press(&self, key: char) {
