@@ -239,6 +239,24 @@ pub struct Character {
     pub description: String,
     pub position: i64,
     pub total_pages: i64,
+    pub hash: Option<String>,
+    pub widths: Option<String>,
+    pub thumb_width: Option<i64>,
+    pub thumb_height: Option<i64>,
+}
+
+impl Character {
+    pub fn portrait(&self) -> Option<MediaRef> {
+        Some(MediaRef {
+            hash: self.hash.clone()?,
+            width: 0,
+            height: 0,
+            widths: self.widths.clone()?,
+            fallback_ext: String::new(),
+            thumb_width: self.thumb_width?,
+            thumb_height: self.thumb_height?,
+        })
+    }
 }
 
 /// A tag or character attached to a page (`kind` is "tag" or "character").

@@ -33,8 +33,9 @@ pub async fn tag_by_slug(db: &Db, slug: &str) -> Result<Option<Tag>, sqlx::Error
 pub async fn character_by_slug(db: &Db, slug: &str) -> Result<Option<Character>, sqlx::Error> {
     sqlx::query_as(
         "SELECT ch.id, ch.slug, ch.name, ch.description, ch.position, \
-         (SELECT COUNT(*) FROM page_characters pc WHERE pc.character_id = ch.id) AS total_pages \
-         FROM characters ch WHERE ch.slug = ?",
+         (SELECT COUNT(*) FROM page_characters pc WHERE pc.character_id = ch.id) AS total_pages, \
+         m.hash, m.widths, m.thumb_width, m.thumb_height \
+         FROM characters ch LEFT JOIN media m ON m.id = ch.media_id WHERE ch.slug = ?",
     )
     .bind(slug)
     .fetch_optional(db)

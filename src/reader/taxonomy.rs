@@ -93,7 +93,9 @@ async fn render_character(state: Arc<AppState>, slug: Slug) -> Result<Rendered, 
         &description,
         &format!("/character/{}", character.slug),
     );
-    // The portrait is on the cast page; here the pages speak for themselves.
+    let portrait = character
+        .portrait()
+        .map(|p| Thumb::new(&p, &character.name));
     render_list(
         &state,
         &site,
@@ -101,7 +103,7 @@ async fn render_character(state: Arc<AppState>, slug: Slug) -> Result<Rendered, 
         "character",
         character.name.clone(),
         markdown::to_html(&character.description),
-        None,
+        portrait,
         tiles(&site, &pages),
     )
 }

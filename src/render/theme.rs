@@ -141,7 +141,9 @@ pub fn check_accent(accent: &str) -> Result<(), String> {
             "{accent} is too close to a mid grey: text on it reaches a contrast of {ratio:.1}, and readers need {MIN_CONTRAST}. Choose a darker or a lighter colour."
         ));
     }
-    if contrast(rgb(accent), PAPER) < 1.5 {
+    // Links are ink with an accent underline and buttons have ink borders,
+    // so even a pale accent works; only the page's own colour vanishes.
+    if contrast(rgb(accent), PAPER) < 1.15 {
         return Err(format!(
             "{accent} is almost the colour of the page: links and buttons would disappear. Choose a stronger colour."
         ));
