@@ -61,6 +61,7 @@
     button.addEventListener("click", function () {
       var number = document.querySelector("[data-move-number]");
       number.value = button.getAttribute("data-move-far");
+      document.getElementById("move-tool").open = true;
       document.getElementById("move").scrollIntoView({ block: "center" });
       document.querySelector("[data-move-position]").focus();
     });
