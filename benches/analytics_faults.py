@@ -34,6 +34,22 @@ SECRET = "fault-secret-0123456789"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def close(*sockets):
+    """shutdown() first: close() alone does not end a connection while another
+    thread is blocked reading it, and the server would keep it (and its locks)."""
+    for s in sockets:
+        if s is None:
+            continue
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
 class Proxy:
     """TCP forwarder to MariaDB that can freeze (hang) or cut (refuse)."""
 
@@ -79,22 +95,13 @@ class Proxy:
                 b.sendall(data)
         except OSError:
             pass
-        for s in (a, b):
-            try:
-                s.close()
-            except OSError:
-                pass
+        close(a, b)
 
     def set(self, mode):
         self.mode = mode
         if mode in ("cut", "open"):
             for pair in self.conns:
-                for s in pair:
-                    if s is not None:
-                        try:
-                            s.close()
-                        except OSError:
-                            pass
+                close(*pair)
             self.conns = []
 
 

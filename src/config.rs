@@ -282,7 +282,10 @@ impl Default for MediaConfig {
             max_file_bytes: 50 * 1024 * 1024,
             max_width: 16_000,
             max_height: 60_000,
-            max_pixels: 160_000_000,
+            // 40 million pixels: a page scanned at 600 dpi (A4: 4,960 ×
+            // 7,016 = 34.8 M) or a long scroll of 800 × 16,383 (13 M). Large
+            // PNGs decode in rows, downscaled; a 40 M JPEG decodes to 120 MB.
+            max_pixels: 40_000_000,
             widths: vec![480, 800, 1200, 1600],
             thumb_width: 240,
             webp_quality: 82.0,

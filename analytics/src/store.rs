@@ -67,6 +67,9 @@ impl Store {
             .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(3))
+            // Below the server's wait_timeout, so the pool never hands out a
+            // connection the server has already dropped.
+            .idle_timeout(Duration::from_secs(60))
             .test_before_acquire(mysql)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -74,7 +77,15 @@ impl Store {
                     // spool segments it let us delete are truly no longer needed
                     // (one batch a second makes the extra fsync cheap).
                     let setup: &[&str] = if mysql {
-                        &["SET time_zone = '+00:00'", "SET NAMES utf8mb4"]
+                        // wait_timeout: a connection left behind by a process
+                        // that died mid-commit (power cut, lost network) holds
+                        // the spool mark's row lock until the server drops it;
+                        // two minutes, not the default eight hours.
+                        &[
+                            "SET time_zone = '+00:00'",
+                            "SET NAMES utf8mb4",
+                            "SET SESSION wait_timeout = 120",
+                        ]
                     } else {
                         &[
                             "PRAGMA journal_mode = WAL",

@@ -57,6 +57,8 @@ impl Db {
             .max_connections(config.database.max_connections)
             .min_connections(0)
             .acquire_timeout(config.acquire_timeout())
+            // Below MariaDB's session wait_timeout (see `dialect`).
+            .idle_timeout(std::time::Duration::from_secs(120))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     for statement in dialect::session_setup(backend) {

@@ -6,13 +6,9 @@
 //! fallback and thumbnails. File names come from a hash of the source and the
 //! settings that shaped the output, so a name always means the same bytes.
 
-use std::io::Cursor;
-
 use fast_image_resize::images::Image;
 use fast_image_resize::{IntoImageView, ResizeOptions, Resizer};
-use image::{
-    DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageFormat, ImageReader,
-};
+use image::{DynamicImage, ExtendedColorType, ImageEncoder, ImageFormat};
 use sha2::{Digest, Sha256};
 
 use super::variants;
@@ -39,8 +35,13 @@ pub enum MediaError {
         max_width: u32,
         max_height: u32,
     },
-    #[error("the image has {pixels} pixels; the limit is {max}")]
-    TooManyPixels { pixels: u64, max: u64 },
+    #[error("the image is {width}×{height} px ({pixels} pixels); the limit is {max} pixels")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        pixels: u64,
+        max: u64,
+    },
     #[error("the image is broken or truncated: {0}")]
     Corrupt(String),
 }
@@ -82,8 +83,10 @@ impl Processed {
 
 /// Runs the whole pipeline on one source file.
 pub fn process(bytes: &[u8], config: &MediaConfig) -> Result<Processed, MediaError> {
-    let image = decode(bytes, config)?;
-    let (width, height) = (image.width(), image.height());
+    let largest = config.widths.iter().copied().max().unwrap_or(1600);
+    let decoded = super::decode::decode(bytes, config, largest)?;
+    let (width, height) = (decoded.width, decoded.height);
+    let image = decoded.image;
     let hash = content_hash(bytes, config);
     let opaque = is_opaque(&image);
     let image = if opaque {
@@ -124,7 +127,10 @@ pub fn process(bytes: &[u8], config: &MediaConfig) -> Result<Processed, MediaErr
     for &(tw, th) in &thumbs {
         // Very tall sources (long scrolls) are cropped from the top for the
         // thumbnail; the crop keeps the thumbnail's aspect ratio.
-        let crop_height = (f64::from(width) * f64::from(th) / f64::from(tw)).min(f64::from(height));
+        // (in the decoded image's rows, which may be fewer than the source's).
+        let crop_height = (f64::from(width) * f64::from(th) / f64::from(tw)).min(f64::from(height))
+            * f64::from(image.height())
+            / f64::from(height);
         let (buf, w, h) = resize(&mut resizer, &image, tw, th, Some(crop_height))?;
         files.push((
             variants::thumb_name(&hash, w),
@@ -147,79 +153,10 @@ pub fn process(bytes: &[u8], config: &MediaConfig) -> Result<Processed, MediaErr
     })
 }
 
-/// Checks and decodes, refusing bombs before allocating for them.
+/// Checks and decodes (see `decode`): what a dry run does to every image.
 pub fn decode(bytes: &[u8], config: &MediaConfig) -> Result<DynamicImage, MediaError> {
-    if bytes.is_empty() {
-        return Err(MediaError::Empty);
-    }
-    if bytes.len() as u64 > config.max_file_bytes {
-        return Err(MediaError::FileTooLarge {
-            bytes: bytes.len() as u64,
-            max: config.max_file_bytes,
-        });
-    }
-    let format = image::guess_format(bytes).map_err(|_| MediaError::UnsupportedFormat)?;
-    if !matches!(
-        format,
-        ImageFormat::Png
-            | ImageFormat::Jpeg
-            | ImageFormat::Gif
-            | ImageFormat::WebP
-            | ImageFormat::Bmp
-    ) {
-        return Err(MediaError::UnsupportedFormat);
-    }
-    let max_width = config.max_width.min(WEBP_MAX_SIDE);
-    let max_height = config.max_height.min(WEBP_MAX_SIDE);
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(max_width);
-    limits.max_image_height = Some(max_height);
-    // Room for the decoded RGBA pixels plus the decoder's own buffers.
-    limits.max_alloc = Some(config.max_pixels.saturating_mul(4).saturating_add(64 << 20));
-    reader.limits(limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| classify(e, max_width, max_height))?;
-    let (width, height) = decoder.dimensions();
-    if width == 0 || height == 0 {
-        return Err(MediaError::Corrupt("the image has no pixels".into()));
-    }
-    if width > max_width || height > max_height {
-        return Err(MediaError::TooLarge {
-            width,
-            height,
-            max_width,
-            max_height,
-        });
-    }
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > config.max_pixels {
-        return Err(MediaError::TooManyPixels {
-            pixels,
-            max: config.max_pixels,
-        });
-    }
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image =
-        DynamicImage::from_decoder(decoder).map_err(|e| classify(e, max_width, max_height))?;
-    image.apply_orientation(orientation);
-    Ok(image)
-}
-
-fn classify(error: image::ImageError, max_width: u32, max_height: u32) -> MediaError {
-    match error {
-        image::ImageError::Unsupported(_) => MediaError::UnsupportedFormat,
-        image::ImageError::Limits(_) => MediaError::TooLarge {
-            width: 0,
-            height: 0,
-            max_width,
-            max_height,
-        },
-        other => MediaError::Corrupt(other.to_string()),
-    }
+    let largest = config.widths.iter().copied().max().unwrap_or(1600);
+    super::decode::decode(bytes, config, largest).map(|d| d.image)
 }
 
 fn format_name(bytes: &[u8]) -> &'static str {
