@@ -29,9 +29,16 @@ pub struct Config {
     pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key and channel, so several sites can share one Redis.
     pub redis_namespace: String,
-    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    /// `/metrics` answers requests with `Authorization: Bearer <token>`…
     #[serde(skip_serializing)]
     pub metrics_token: Option<SecretString>,
+    /// …and requests from these addresses or CIDR blocks (the machine itself
+    /// by default: a Prometheus elsewhere needs the token or an entry here).
+    pub metrics_allow: Vec<String>,
+    /// Your reverse proxies (addresses or CIDR blocks). Their
+    /// `X-Forwarded-For`, `-Proto` and `-Host` are believed; from anyone
+    /// else those headers are ignored. Empty: Halftone faces readers directly.
+    pub trusted_proxies: Vec<String>,
     /// HTTP worker threads (default: one per CPU core).
     pub workers: Option<usize>,
     pub bind: SocketAddr,
@@ -249,6 +256,8 @@ impl Default for Config {
             redis_url: None,
             redis_namespace: "halftone".to_owned(),
             metrics_token: None,
+            metrics_allow: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
+            trusted_proxies: Vec::new(),
             workers: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
@@ -381,6 +390,8 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.backend()?;
+        self.proxies()?;
+        self.metrics_allowed()?;
         let n = &self.newsletter;
         if n.max_per_minute == 0 || n.max_per_minute > 60_000 {
             return Err(invalid("newsletter.max_per_minute", "must be 1 to 60000"));
@@ -526,6 +537,18 @@ impl Config {
 
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    /// The parsed `trusted_proxies`.
+    pub fn proxies(&self) -> Result<halftone_protocol::net::TrustedProxies, ConfigError> {
+        halftone_protocol::net::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| invalid("trusted_proxies", &e))
+    }
+
+    /// The parsed `metrics_allow`.
+    pub fn metrics_allowed(&self) -> Result<halftone_protocol::net::TrustedProxies, ConfigError> {
+        halftone_protocol::net::TrustedProxies::parse(&self.metrics_allow)
+            .map_err(|e| invalid("metrics_allow", &e))
     }
 
     pub fn secure_cookies(&self) -> bool {

@@ -43,21 +43,27 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// `GET /metrics` (never cached; behind a bearer token when `metrics_token` is set).
+/// `GET /metrics` (never cached): with `metrics_token` set, only with that
+/// bearer token; without it, only from `metrics_allow` (the machine itself
+/// by default) — operational figures are not for everyone.
 pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    if let Some(token) = &state.config.metrics_token {
-        let expected = format!("Bearer {}", secrecy::ExposeSecret::expose_secret(token));
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if given != expected {
-            return HttpResponse::Unauthorized()
-                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body("metrics need a token");
+    let allowed = match &state.config.metrics_token {
+        Some(token) => {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            halftone_protocol::same_secret(given, secrecy::ExposeSecret::expose_secret(token))
         }
+        None => state.metrics_allowed.is_trusted(state.client_ip(&req)),
+    };
+    if !allowed {
+        return HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body("metrics need the token (metrics_token), or a request from an address in metrics_allow");
     }
     let Some(handle) = install() else {
         return HttpResponse::ServiceUnavailable().body("metrics are disabled");

@@ -21,6 +21,10 @@ use crate::{admin, health, media, reader};
 /// Everything handlers share. Cheap to clone through `web::Data`.
 pub struct AppState {
     pub config: Config,
+    /// The reverse proxies whose forwarded headers are believed.
+    pub proxies: halftone_protocol::net::TrustedProxies,
+    /// Who may read `/metrics` without the token.
+    pub metrics_allowed: halftone_protocol::net::TrustedProxies,
     pub db: Db,
     pub templates: Templates,
     pub assets: Assets,
@@ -41,6 +45,47 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The client's address: the peer, or behind our trusted proxies the
+    /// address the outermost of them saw.
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> std::net::IpAddr {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok());
+        self.proxies
+            .client_ip(req.peer_addr().map(|a| a.ip()), forwarded)
+            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+    }
+
+    /// The origin readers use (`public_url`'s scheme, host and port), and
+    /// the one this request arrived on: its own `Host` over plain HTTP, or
+    /// behind a trusted proxy the forwarded scheme and host.
+    pub fn request_origins(&self, req: &actix_web::HttpRequest) -> [String; 2] {
+        let public = self.config.public_url.origin().ascii_serialization();
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
+        };
+        let via_proxy = req
+            .peer_addr()
+            .is_some_and(|a| self.proxies.is_trusted(a.ip()));
+        let (scheme, host) = if via_proxy {
+            (
+                header("x-forwarded-proto").unwrap_or_else(|| "http".to_owned()),
+                header("x-forwarded-host").or_else(|| header("host")),
+            )
+        } else {
+            ("http".to_owned(), header("host"))
+        };
+        let own = match host {
+            Some(host) if !host.is_empty() => format!("{scheme}://{host}").to_ascii_lowercase(),
+            _ => public.clone(),
+        };
+        [public, own]
+    }
+
     /// Something readers can see changed (a page, a chapter, a setting).
     /// Tells every node; caches listen to this topic.
     pub async fn content_changed(&self) {
@@ -102,7 +147,11 @@ impl Application {
         );
         let config_analytics = config.analytics.clone();
         let newsletter_enabled = config.newsletter.enabled && mailer.is_enabled();
+        let proxies = config.proxies()?;
+        let metrics_allowed = config.metrics_allowed()?;
         let state = web::Data::new(AppState {
+            proxies,
+            metrics_allowed,
             config,
             db,
             templates,

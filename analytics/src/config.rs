@@ -65,8 +65,20 @@ pub struct Config {
     #[arg(long, env = "HALFTONE_ANALYTICS_RATE_LIMIT", default_value_t = 10)]
     pub rate_limit: u32,
 
-    /// Take the client address from X-Forwarded-For (only behind your own proxy).
-    #[arg(long, env = "HALFTONE_ANALYTICS_TRUST_PROXY")]
+    /// Your reverse proxies, whose X-Forwarded-For is believed: addresses or
+    /// CIDR blocks, comma-separated (e.g. `127.0.0.1,10.0.0.0/8`). The client
+    /// is the rightmost address not one of them; without any, the connecting
+    /// address is the client and the header is ignored.
+    #[arg(
+        long,
+        env = "HALFTONE_ANALYTICS_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+
+    /// Deprecated: trust proxies on loopback and private networks (prefer
+    /// HALFTONE_ANALYTICS_TRUSTED_PROXIES).
+    #[arg(long, env = "HALFTONE_ANALYTICS_TRUST_PROXY", hide = true)]
     pub trust_proxy: bool,
 
     /// Spool segment size before a new file is started, in bytes.
@@ -104,8 +116,19 @@ impl Config {
         self.database_url.starts_with("mysql:") || self.database_url.starts_with("mariadb:")
     }
 
+    /// The proxies to believe (see `trusted_proxies`).
+    pub fn proxies(&self) -> anyhow::Result<halftone_protocol::net::TrustedProxies> {
+        let mut proxies = halftone_protocol::net::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("HALFTONE_ANALYTICS_TRUSTED_PROXIES: {e}"))?;
+        if self.trust_proxy && proxies.is_empty() {
+            proxies = halftone_protocol::net::TrustedProxies::local_networks();
+        }
+        Ok(proxies)
+    }
+
     /// Refuses settings that parse but cannot work.
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.proxies()?;
         if !(self.is_mysql() || self.database_url.starts_with("sqlite:")) {
             anyhow::bail!("HALFTONE_ANALYTICS_DATABASE_URL must start with sqlite:// or mysql://");
         }

@@ -91,6 +91,7 @@ async fn serve_with(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let state = aweb::Data::new(web::State {
         limiter: web::State::limiter(config.rate_limit),
+        proxies: config.proxies()?,
         config,
         spool,
         salts,

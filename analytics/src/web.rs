@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use halftone_protocol::net::TrustedProxies;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Deserialize;
 
@@ -31,6 +32,7 @@ const MAX_EVENTS: usize = 1000;
 
 pub struct State {
     pub config: Config,
+    pub proxies: TrustedProxies,
     pub spool: Spool,
     pub salts: Salts,
     pub store: Store,
@@ -139,22 +141,15 @@ async fn read_body(
     Ok(body)
 }
 
-fn client_ip(req: &HttpRequest, trust_proxy: bool) -> IpAddr {
-    let forwarded = trust_proxy
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .flatten();
-    forwarded
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
+/// The reader's address: the peer, or behind our own proxies the address
+/// the outermost of them saw (never what the client wrote itself).
+fn client_ip(req: &HttpRequest, proxies: &TrustedProxies) -> IpAddr {
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    proxies
+        .client_ip(req.peer_addr().map(|a| a.ip()), forwarded)
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
@@ -239,7 +234,7 @@ async fn beacon(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req, state.config.trust_proxy);
+    let ip = client_ip(&req, &state.proxies);
     let body = read_body(payload, MAX_BEACON_BYTES, &state.ledger).await?;
     if !admit(&state, &req, ip)? {
         return Ok(HttpResponse::NoContent()
@@ -285,7 +280,7 @@ async fn pixel(
     req: HttpRequest,
     query: web::Query<PixelQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(&req, state.config.trust_proxy);
+    let ip = client_ip(&req, &state.proxies);
     if admit(&state, &req, ip)? {
         let id = query
             .id

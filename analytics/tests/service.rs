@@ -710,3 +710,46 @@ async fn a_damaged_record_mid_segment_loses_only_itself() {
     drop(service);
     db.drop_database().await;
 }
+
+/// Behind our proxy, X-Forwarded-For is "what the client wrote, …, what our
+/// proxy saw": only the last part is believed, so a sender cannot choose its
+/// visitor hash or its rate-limit key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_forwarded_for_does_not_choose_the_visitor() {
+    let db = TestDb::new().await;
+    let spool = tempfile::tempdir().expect("tmp");
+    let service = Service::start(
+        &db,
+        spool.path(),
+        &Options {
+            rate_limit: 2,
+            ..Options::default()
+        },
+    );
+    // One reader (198.51.100.7 as our proxy saw it) writing a new address
+    // in front each time, as a counter-inflating script would.
+    let mut accepted = 0;
+    for n in 0..12 {
+        let chain = format!("6.6.6.{n}, 198.51.100.7");
+        if service
+            .beacon(&id(n), "/forged", &chain, FIREFOX, None, 1440)
+            .await
+            == 202
+        {
+            accepted += 1;
+        }
+    }
+    // The rate limit (2/s, burst 6) applies to the real address.
+    assert!(
+        accepted <= 7,
+        "{accepted} accepted: the limit keyed on forged addresses"
+    );
+    service.settled().await;
+    let stats = service.stats("24h").await;
+    assert_eq!(
+        stats["totals"]["uniques"], 1,
+        "one visitor, whatever it wrote"
+    );
+    drop(service);
+    db.drop_database().await;
+}

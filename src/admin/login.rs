@@ -148,7 +148,7 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
-    let address = super::auth::ratelimit::client_key(&req);
+    let address = super::auth::ratelimit::client_key(state.client_ip(&req));
     let settings = crate::comics::settings::load(&state.db).await?;
     let again = |message: String, status| {
         let ctx = LoginTemplate {
@@ -163,7 +163,11 @@ pub async fn login(
         };
         page(&state, &req, "admin/login.html", ctx, status)
     };
-    if let Err(wait) = state.login_limiter.check(&email, address) {
+    let known_device = match req.cookie(sessions::devices::COOKIE) {
+        Some(cookie) => sessions::devices::is_known(&state.db, cookie.value(), &email).await?,
+        None => false,
+    };
+    if let Err(wait) = state.login_limiter.check(&email, address, known_device) {
         let secs = wait.as_secs().max(1);
         tracing::warn!(%address, "login throttled");
         let mut response = again(
@@ -190,10 +194,25 @@ pub async fn login(
     };
     let token = sessions::create(&state.db, user.id).await?;
     tracing::info!(user = user.id, "logged in");
-    Ok(HttpResponse::SeeOther()
+    let mut response = HttpResponse::SeeOther();
+    response
         .insert_header((header::LOCATION, safe_next(form.next.as_deref())))
-        .cookie(session_cookie(&state, token))
-        .finish())
+        .cookie(session_cookie(&state, token));
+    if !known_device {
+        let device = sessions::devices::remember(&state.db, user.id).await?;
+        response.cookie(
+            Cookie::build(sessions::devices::COOKIE, device)
+                .path("/admin")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(state.config.secure_cookies())
+                .max_age(actix_web::cookie::time::Duration::days(
+                    sessions::devices::MAX_AGE_DAYS,
+                ))
+                .finish(),
+        );
+    }
+    Ok(response.finish())
 }
 
 pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {

@@ -107,7 +107,7 @@ pub async fn subscribe(
         tracing::info!("subscribe form: honeypot filled; ignored");
         return check_inbox(&state, typed.to_lowercase()).await;
     }
-    let address = crate::admin::auth::ratelimit::client_key(&req);
+    let address = crate::admin::auth::ratelimit::client_key(state.client_ip(&req));
     if let Err(wait) = state.newsletter.check_rate(address) {
         metrics::counter!("halftone_subscribe_total", "result" => "limited").increment(1);
         let mut response = page(

@@ -528,3 +528,209 @@ async fn the_owner_adds_accounts_and_the_cli_does_too() {
         .await
         .is_ok());
 }
+
+/// Six wrong guesses from anywhere once locked the owner out. Now the
+/// guesser's address slows down, the owner elsewhere logs in, and a crowd of
+/// addresses that exhausts the account's own ceiling still cannot keep out a
+/// browser that has logged in before.
+#[tokio::test]
+async fn guessers_are_throttled_without_locking_the_owner_out() {
+    let app = crate::common::spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    app.create_user("ada@example.com", Role::Owner).await;
+    // Ada logs in once from her own browser: it becomes a known device.
+    let (own, own_jar) = app.browser();
+    app.login_with(
+        own.clone(),
+        own_jar.clone(),
+        "ada@example.com",
+        PASSWORD,
+        Some("198.51.100.10"),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("first login"));
+
+    // A guesser at one address: five wrong tries, then throttled.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (client, jar) = app.browser();
+        let status = app
+            .login_with(
+                client,
+                jar,
+                "ada@example.com",
+                "wrong password!",
+                Some("203.0.113.66"),
+            )
+            .await
+            .err()
+            .expect("refused")
+            .status()
+            .as_u16();
+        statuses.push(status);
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+    // The owner from another address, in a new browser: not locked out.
+    let (fresh, fresh_jar) = app.browser();
+    assert!(app
+        .login_with(
+            fresh,
+            fresh_jar,
+            "ada@example.com",
+            PASSWORD,
+            Some("198.51.100.20")
+        )
+        .await
+        .is_ok());
+
+    // A crowd: three tries from each of twenty addresses exhausts the
+    // account's ceiling of fifty.
+    for n in 0..20 {
+        for _ in 0..3 {
+            let (client, jar) = app.browser();
+            let _ = app
+                .login_with(
+                    client,
+                    jar,
+                    "ada@example.com",
+                    "wrong password!",
+                    Some(&format!("192.0.2.{n}")),
+                )
+                .await;
+        }
+    }
+    let (stranger, stranger_jar) = app.browser();
+    let refused = app
+        .login_with(
+            stranger,
+            stranger_jar,
+            "ada@example.com",
+            PASSWORD,
+            Some("198.51.100.30"),
+        )
+        .await
+        .err()
+        .expect("a new browser waits");
+    assert_eq!(refused.status(), 429);
+    // Ada's own browser (its device cookie; her session has ended) from yet
+    // another address: in.
+    use reqwest::cookie::CookieStore;
+    let admin_url: url::Url = app.url("/admin/login").parse().expect("url");
+    let cookies = own_jar.cookies(&admin_url).expect("cookies");
+    let device = cookies
+        .to_str()
+        .expect("ascii")
+        .split("; ")
+        .find(|c| c.starts_with("halftone_device="))
+        .expect("the first login remembered the browser")
+        .to_owned();
+    drop(own);
+    let (again, again_jar) = app.browser();
+    again_jar.add_cookie_str(&format!("{device}; Path=/admin"), &admin_url);
+    assert!(
+        app.login_with(
+            again,
+            again_jar,
+            "ada@example.com",
+            PASSWORD,
+            Some("198.51.100.40")
+        )
+        .await
+        .is_ok(),
+        "a known device passes the account's ceiling"
+    );
+}
+
+/// The origin check compares with `public_url` (scheme, host, port) and the
+/// request's own host; `X-Forwarded-Host` and `-Proto` count only from a
+/// trusted proxy.
+#[tokio::test]
+async fn forwarded_headers_cannot_make_another_origin_ours() {
+    let app = spawn_app().await;
+    crate::common::seed_pages(&app, 1, 0).await;
+    let admin = app.owner().await;
+    let post = |origin: &'static str,
+                forwarded_host: Option<&'static str>,
+                proto: Option<&'static str>| {
+        let mut request = admin
+            .client
+            .post(admin.url("/admin/pages/new"))
+            .header("origin", origin)
+            .form(&[("csrf_token", admin.csrf.as_str())]);
+        if let Some(host) = forwarded_host {
+            request = request.header("x-forwarded-host", host);
+        }
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        async move { request.send().await.expect("post").status().as_u16() }
+    };
+    assert_eq!(
+        post("http://attacker.example", Some("attacker.example"), None).await,
+        403,
+        "X-Forwarded-Host from an untrusted peer is ignored"
+    );
+    let https = format!("https://127.0.0.1:{}", app.port);
+    let https: &'static str = Box::leak(https.into_boxed_str());
+    assert_eq!(
+        post(https, None, Some("https")).await,
+        403,
+        "the scheme counts"
+    );
+    let ours: &'static str = Box::leak(app.address.clone().into_boxed_str());
+    assert_eq!(post(ours, None, None).await, 303, "our own origin passes");
+}
+
+#[tokio::test]
+async fn behind_https_every_admin_cookie_is_secure() {
+    let app = crate::common::spawn_app_with(|c| {
+        c.public_url = "https://comic.example/".parse().expect("url");
+        c.admin.secure_cookies = Some(true);
+    })
+    .await;
+    app.create_user("ada@example.com", Role::Owner).await;
+    let (client, _) = app.browser();
+    let form = client
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .expect("get");
+    let csrf_cookie: Vec<String> = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .collect();
+    assert!(
+        csrf_cookie.iter().any(|c| c.starts_with("halftone_csrf=")),
+        "{csrf_cookie:?}"
+    );
+    assert!(
+        csrf_cookie.iter().all(|c| c.contains("Secure")),
+        "{csrf_cookie:?}"
+    );
+    let csrf = hidden_csrf(&form.text().await.expect("body"));
+    let login = client
+        .post(app.url("/admin/login"))
+        .header("origin", "https://comic.example")
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", "ada@example.com"),
+            ("password", "wrong password!"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(login.status(), 401);
+    let flash = client
+        .post(app.url("/admin/logout"))
+        .header("origin", "https://comic.example")
+        .send()
+        .await
+        .expect("post");
+    for cookie in flash.headers().get_all("set-cookie") {
+        assert!(
+            cookie.to_str().expect("ascii").contains("Secure"),
+            "{cookie:?}"
+        );
+    }
+}

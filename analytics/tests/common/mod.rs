@@ -180,7 +180,9 @@ impl Service {
                 "HALFTONE_ANALYTICS_RATE_LIMIT",
                 options.rate_limit.to_string(),
             )
-            .env("HALFTONE_ANALYTICS_TRUST_PROXY", "true")
+            // The test connects from loopback and writes the address its
+            // simulated reader has, as our own proxy would.
+            .env("HALFTONE_ANALYTICS_TRUSTED_PROXIES", "127.0.0.1")
             .env("HALFTONE_ANALYTICS_WORKERS", "2")
             .env("HALFTONE_LOG", "info")
             .stdout(Stdio::piped())

@@ -30,23 +30,47 @@ pub async fn admin_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.config.secure_cookies());
     // Refusals become responses here, so the error-page middleware (outside
     // this scope) sees and renders them with their message.
-    match check(&mut req).await {
-        Ok(None) => {}
-        Ok(Some(response)) => return Ok(req.into_response(response)),
+    let mut response = match check(&mut req).await {
+        Ok(None) => next.call(req).await?.map_into_boxed_body(),
+        Ok(Some(response)) => req.into_response(response),
         Err(error) => {
             let response = actix_web::ResponseError::error_response(&error);
-            return Ok(req.into_response(response));
+            req.into_response(response)
         }
-    }
-    let mut response = next.call(req).await?.map_into_boxed_body();
+    };
     // Nothing in the admin may be stored by a shared cache.
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
+    if secure {
+        mark_cookies_secure(response.headers_mut());
+    }
     Ok(response)
+}
+
+/// Behind https every admin cookie (session, CSRF, flash) is `Secure`, set
+/// here once for all of them rather than at each place that makes one.
+fn mark_cookies_secure(headers: &mut header::HeaderMap) {
+    let cookies: Vec<header::HeaderValue> = headers.get_all(header::SET_COOKIE).cloned().collect();
+    if cookies.is_empty() {
+        return;
+    }
+    headers.remove(header::SET_COOKIE);
+    for cookie in cookies {
+        let text = cookie.to_str().unwrap_or("");
+        let secured = if text.to_ascii_lowercase().contains("; secure") {
+            cookie
+        } else {
+            header::HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(cookie)
+        };
+        headers.append(header::SET_COOKIE, secured);
+    }
 }
 
 const STALE_FORM: &str =
@@ -62,7 +86,7 @@ async fn check(req: &mut ServiceRequest) -> Result<Option<HttpResponse>, AppErro
     let is_public = PUBLIC.contains(&req.path());
     let safe = matches!(*req.method(), Method::GET | Method::HEAD);
 
-    if !same_origin(req.request()) {
+    if !same_origin(&state, req.request()) {
         return Err(AppError::Forbidden(
             "This request came from another site.".into(),
         ));
@@ -124,8 +148,10 @@ fn is_websocket(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// True unless `Origin` is present and names a different host than the request.
-pub fn same_origin(req: &HttpRequest) -> bool {
+/// True unless `Origin` is present and is neither the site's public origin
+/// (scheme, host and port of `public_url`) nor the origin this request came
+/// in on (its own `Host`; forwarded headers only from trusted proxies).
+pub fn same_origin(state: &AppState, req: &HttpRequest) -> bool {
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)
@@ -133,14 +159,14 @@ pub fn same_origin(req: &HttpRequest) -> bool {
     else {
         return true;
     };
-    let host = req.connection_info().host().to_owned();
-    url::Url::parse(origin).ok().is_some_and(|o| {
-        let origin_host = match o.port() {
-            Some(port) => format!("{}:{port}", o.host_str().unwrap_or("")),
-            None => o.host_str().unwrap_or("").to_owned(),
-        };
-        origin_host.eq_ignore_ascii_case(&host)
-    })
+    let Ok(origin) = url::Url::parse(origin) else {
+        return false;
+    };
+    let origin = origin.origin().ascii_serialization();
+    state
+        .request_origins(req)
+        .iter()
+        .any(|allowed| allowed.eq_ignore_ascii_case(&origin))
 }
 
 /// The CSRF token from the header, or from an urlencoded form body (which

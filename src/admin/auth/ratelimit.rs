@@ -1,6 +1,12 @@
-//! Login throttling, per account and per address, so guessing passwords is
-//! slow even from many machines (per account) or for many accounts (per
-//! address). Kept in memory: each app node limits on its own.
+//! Login throttling that slows guessers without locking the owner out:
+//! - per account *and* address: five tries, then one a minute — the guesser's
+//!   own machine slows down, the owner elsewhere is untouched;
+//! - per address: twenty tries, then one every six seconds (one machine
+//!   trying many accounts);
+//! - per account from anywhere: fifty tries, then one every thirty seconds
+//!   (a crowd of machines on one account) — a browser that has logged into
+//!   that account before (a known device, see `devices`) is not held to it.
+//! Kept in memory: each app node limits on its own.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -10,23 +16,25 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// The key every per-network limit uses (login, subscribe form): the
-/// peer's IPv4 address, or its IPv6 /64 — one machine usually holds a whole
-/// /64, so keying on single IPv6 addresses would let it rotate freely.
-pub fn client_key(req: &actix_web::HttpRequest) -> IpAddr {
-    match req.peer_addr().map(|a| a.ip()) {
-        Some(IpAddr::V6(v6)) => {
+/// client's IPv4 address, or its IPv6 /64 — one machine usually holds a
+/// whole /64, so keying on single IPv6 addresses would let it rotate freely.
+/// (The client address comes from `AppState::client_ip`: behind trusted
+/// proxies, the one they saw.)
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
             let mut octets = v6.octets();
             octets[8..].fill(0);
             IpAddr::from(octets)
         }
-        Some(ip) => ip,
-        None => IpAddr::from([0, 0, 0, 0]),
+        ip => ip,
     }
 }
 
 pub struct LoginLimiter {
-    per_account: DefaultKeyedRateLimiter<String>,
+    per_pair: DefaultKeyedRateLimiter<(String, IpAddr)>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: DefaultKeyedRateLimiter<String>,
 }
 
 impl Default for LoginLimiter {
@@ -43,35 +51,50 @@ const fn nz(n: u32) -> NonZeroU32 {
 }
 
 impl LoginLimiter {
-    /// Five tries per account, then one a minute; twenty per address, then
-    /// one every six seconds.
     pub fn new() -> Self {
+        let every = |secs| {
+            Quota::with_period(Duration::from_secs(secs)).unwrap_or(Quota::per_second(nz(1)))
+        };
         Self {
-            per_account: RateLimiter::keyed(Quota::per_minute(nz(1)).allow_burst(nz(5))),
-            per_address: RateLimiter::keyed(
-                Quota::with_period(Duration::from_secs(6))
-                    .unwrap_or(Quota::per_second(nz(1)))
-                    .allow_burst(nz(20)),
-            ),
+            per_pair: RateLimiter::keyed(Quota::per_minute(nz(1)).allow_burst(nz(5))),
+            per_address: RateLimiter::keyed(every(6).allow_burst(nz(20))),
+            per_account: RateLimiter::keyed(every(30).allow_burst(nz(50))),
         }
     }
 
-    /// `Err(wait)` when this attempt must be refused.
-    pub fn check(&self, account: &str, address: IpAddr) -> Result<(), Duration> {
+    /// `Err(wait)` when this attempt must be refused. `known_device`: the
+    /// browser logged into this account before.
+    pub fn check(
+        &self,
+        account: &str,
+        address: IpAddr,
+        known_device: bool,
+    ) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
         // Keep memory bounded under a flood of made-up names.
-        if self.per_account.len() > 10_000 {
-            self.per_account.retain_recent();
-        }
-        if self.per_address.len() > 10_000 {
-            self.per_address.retain_recent();
+        for len in [
+            self.per_pair.len(),
+            self.per_address.len(),
+            self.per_account.len(),
+        ] {
+            if len > 10_000 {
+                self.per_pair.retain_recent();
+                self.per_address.retain_recent();
+                self.per_account.retain_recent();
+                break;
+            }
         }
         self.per_address
             .check_key(&address)
             .map_err(|n| n.wait_time_from(now))?;
-        self.per_account
-            .check_key(&account.to_owned())
+        self.per_pair
+            .check_key(&(account.to_owned(), address))
             .map_err(|n| n.wait_time_from(now))?;
+        if !known_device {
+            self.per_account
+                .check_key(&account.to_owned())
+                .map_err(|n| n.wait_time_from(now))?;
+        }
         Ok(())
     }
 }
@@ -79,22 +102,12 @@ impl LoginLimiter {
 #[cfg(test)]
 mod tests {
     use super::client_key;
-    use actix_web::test::TestRequest;
 
     #[test]
     fn ipv6_clients_are_keyed_by_their_64() {
-        let key = |addr: &str| {
-            client_key(
-                &TestRequest::default()
-                    .peer_addr(addr.parse().unwrap())
-                    .to_http_request(),
-            )
-        };
-        assert_eq!(
-            key("[2001:db8:1:2:aaaa::1]:5000"),
-            key("[2001:db8:1:2:bbbb::9]:6000")
-        );
-        assert_ne!(key("[2001:db8:1:2::1]:5000"), key("[2001:db8:1:3::1]:5000"));
-        assert_eq!(key("192.0.2.7:80").to_string(), "192.0.2.7");
+        let key = |addr: &str| client_key(addr.parse().expect("ip"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("192.0.2.7").to_string(), "192.0.2.7");
     }
 }

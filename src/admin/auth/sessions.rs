@@ -140,3 +140,38 @@ pub async fn exists(db: &Db, token_hash: &str) -> Result<bool, sqlx::Error> {
             .await?;
     Ok(found.is_some())
 }
+
+/// Browsers that have logged into an account (see `ratelimit`).
+pub mod devices {
+    use crate::db::Db;
+
+    pub const COOKIE: &str = "halftone_device";
+    /// A year: a device stays known across sessions.
+    pub const MAX_AGE_DAYS: i64 = 365;
+
+    /// Remembers this browser for `user`; returns the cookie's token.
+    pub async fn remember(db: &Db, user: i64) -> Result<String, sqlx::Error> {
+        let token = super::random_token();
+        sqlx::query("INSERT INTO login_devices (token_hash, user_id, created_at) VALUES (?, ?, ?)")
+            .bind(super::hash_token(&token))
+            .bind(user)
+            .bind(crate::db::now())
+            .execute(db)
+            .await?;
+        Ok(token)
+    }
+
+    /// Whether the cookie's token is a device known to the account `email`.
+    pub async fn is_known(db: &Db, token: &str, email: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT d.user_id FROM login_devices d JOIN users u ON u.id = d.user_id \
+             WHERE d.token_hash = ? AND u.email = ? AND d.created_at > ?",
+        )
+        .bind(super::hash_token(token))
+        .bind(email)
+        .bind(crate::db::now() - MAX_AGE_DAYS * 86_400)
+        .fetch_optional(db)
+        .await?;
+        Ok(found.is_some())
+    }
+}

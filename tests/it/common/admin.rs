@@ -49,6 +49,19 @@ impl TestApp {
     /// Logs in through the real login form.
     pub async fn login(&self, email: &str, password: &str) -> Result<Admin, reqwest::Response> {
         let (client, jar) = self.browser();
+        self.login_with(client, jar, email, password, None).await
+    }
+
+    /// Logs in with a given client (its cookies: a known device or not),
+    /// optionally as a reader at `from` behind the test's trusted proxy.
+    pub async fn login_with(
+        &self,
+        client: reqwest::Client,
+        jar: Arc<reqwest::cookie::Jar>,
+        email: &str,
+        password: &str,
+        from: Option<&str>,
+    ) -> Result<Admin, reqwest::Response> {
         let form = client
             .get(self.url("/admin/login"))
             .send()
@@ -58,17 +71,16 @@ impl TestApp {
             .await
             .expect("body");
         let csrf = hidden_csrf(&form);
-        let response = client
-            .post(self.url("/admin/login"))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email", email),
-                ("password", password),
-                ("next", "/admin"),
-            ])
-            .send()
-            .await
-            .expect("login");
+        let mut request = client.post(self.url("/admin/login")).form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+            ("next", "/admin"),
+        ]);
+        if let Some(from) = from {
+            request = request.header("x-forwarded-for", from);
+        }
+        let response = request.send().await.expect("login");
         if response.status() != 303 {
             return Err(response);
         }
