@@ -43,22 +43,59 @@ struct Wire<'a> {
 #[derive(Clone)]
 pub struct Reporter {
     tx: Option<mpsc::Sender<Event>>,
+    /// `(base URL, secret)` for the calls that are not events.
+    service: Option<(String, String)>,
 }
 
 impl Reporter {
     /// Starts the background sender when the service and secret are configured.
     pub fn start(config: &AnalyticsConfig) -> Reporter {
         let (Some(base), Some(secret)) = (config.report_base(), config.secret.as_ref()) else {
-            return Reporter { tx: None };
+            return Reporter::disabled();
         };
         let (tx, rx) = mpsc::channel(QUEUE);
         let secret = secret.expose_secret().to_owned();
-        tokio::spawn(send_loop(format!("{base}/api/events"), secret, rx));
-        Reporter { tx: Some(tx) }
+        tokio::spawn(send_loop(format!("{base}/api/events"), secret.clone(), rx));
+        Reporter {
+            tx: Some(tx),
+            service: Some((base, secret)),
+        }
     }
 
     pub fn disabled() -> Reporter {
-        Reporter { tx: None }
+        Reporter {
+            tx: None,
+            service: None,
+        }
+    }
+
+    /// Ends a user's dashboard sessions (they logged out, changed password
+    /// or were removed), in the background with a few retries. If the
+    /// service cannot be told, its sessions still end within the hour.
+    pub fn revoke_dashboard(&self, user: i64) {
+        let Some((base, secret)) = self.service.clone() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for attempt in 0..5u32 {
+                let sent = client
+                    .post(format!("{base}/api/revoke"))
+                    .bearer_auth(&secret)
+                    .timeout(Duration::from_secs(5))
+                    .json(&halftone_protocol::token::Revoke { user })
+                    .send()
+                    .await;
+                if sent.is_ok_and(|r| r.status().is_success()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
+            }
+            tracing::warn!(
+                user,
+                "could not end the user's analytics sessions; they expire within the hour"
+            );
+        });
     }
 
     pub fn report(&self, event: Event) {
@@ -153,12 +190,16 @@ fn new_id() -> String {
     hex::encode(rand::random::<[u8; 12]>())
 }
 
-/// The dashboard's sign-in address for an admin, valid for two minutes.
-pub fn dashboard_sign_in(config: &AnalyticsConfig) -> Option<String> {
+/// The dashboard's sign-in address for an admin: valid two minutes, once,
+/// and for this user only (their sessions end when they log out here).
+pub fn dashboard_sign_in(config: &AnalyticsConfig, user: i64) -> Option<String> {
     let base = config.public_base()?;
     let secret = config.secret.as_ref()?;
-    let token = halftone_analytics::auth::sign_in_token(
+    let nonce = hex::encode(rand::random::<[u8; 12]>());
+    let token = halftone_protocol::token::sign_in_token(
         secret.expose_secret(),
+        user,
+        &nonce,
         chrono::Utc::now().timestamp(),
     );
     Some(format!("{base}/auth?token={token}"))

@@ -6,10 +6,8 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// Lifetime of the sign-in token the site hands out (seconds).
-pub const SIGN_IN_TTL: i64 = 120;
-/// Lifetime of the dashboard session cookie (seconds).
-pub const SESSION_TTL: i64 = 12 * 3600;
+pub use halftone_protocol::token::{SESSION_TTL, SIGN_IN_TTL};
+
 pub const COOKIE: &str = "halftone_analytics";
 
 fn mac(secret: &str, purpose: &str, expires: i64) -> Hmac<Sha256> {
@@ -22,29 +20,44 @@ fn mac(secret: &str, purpose: &str, expires: i64) -> Hmac<Sha256> {
     mac
 }
 
-/// `"{expires}.{hex mac}"` for `purpose`, valid until `expires` (Unix seconds).
-pub fn sign(secret: &str, purpose: &str, expires: i64) -> String {
-    let tag = mac(secret, purpose, expires).finalize().into_bytes();
-    format!("{expires}.{}", hex::encode(tag))
+/// What the service remembers about sign-ins: the nonces of tokens already
+/// used (until they expire: a sign-in link works once) and, per site user,
+/// since when their sessions are void (logout, password change, removal).
+#[derive(Default)]
+pub struct Sessions {
+    used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    revoked: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
 }
 
-/// The site's sign-in token: valid for [`SIGN_IN_TTL`] from `now`.
-pub fn sign_in_token(secret: &str, now: i64) -> String {
-    sign(secret, "sign-in", now + SIGN_IN_TTL)
-}
+impl Sessions {
+    /// Checks a sign-in token and spends it; the user on success.
+    pub fn sign_in(&self, secret: &str, token: &str, now: i64) -> Option<i64> {
+        let signed = halftone_protocol::token::verify_sign_in(secret, token, now)?;
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        used.retain(|_, expires| *expires > now);
+        if used.insert(signed.nonce, signed.expires).is_some() {
+            return None;
+        }
+        Some(signed.user)
+    }
 
-/// Checks a token in constant time and that it has not expired.
-pub fn verify(secret: &str, purpose: &str, token: &str, now: i64) -> bool {
-    let Some((expires, tag)) = token.split_once('.') else {
-        return false;
-    };
-    let Ok(expires) = expires.parse::<i64>() else {
-        return false;
-    };
-    let Ok(tag) = hex::decode(tag) else {
-        return false;
-    };
-    expires > now && mac(secret, purpose, expires).verify_slice(&tag).is_ok()
+    /// Whether a session cookie is still good.
+    pub fn valid(&self, secret: &str, cookie: &str, now: i64) -> bool {
+        let Some((user, issued)) = halftone_protocol::token::verify_session(secret, cookie, now)
+        else {
+            return false;
+        };
+        let revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
+        revoked.get(&user).is_none_or(|since| issued > *since)
+    }
+
+    /// Ends every session of `user` issued until now.
+    pub fn revoke(&self, user: i64, now: i64) {
+        let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
+        // A revocation only matters for sessions that could still be alive.
+        revoked.retain(|_, since| *since > now - SESSION_TTL);
+        revoked.insert(user, now);
+    }
 }
 
 /// Constant-time comparison for the bearer secret.
@@ -58,20 +71,26 @@ pub fn same_secret(given: &str, secret: &str) -> bool {
 mod tests {
     use super::*;
 
+    const SECRET: &str = "0123456789abcdef0123";
+
     #[test]
-    fn tokens_expire_and_are_bound_to_their_purpose() {
-        let secret = "0123456789abcdef0123";
-        let token = sign_in_token(secret, 1000);
-        assert!(verify(secret, "sign-in", &token, 1000));
-        assert!(!verify(secret, "sign-in", &token, 1000 + SIGN_IN_TTL));
-        assert!(!verify(secret, "session", &token, 1000));
-        assert!(!verify("another-secret-entirely", "sign-in", &token, 1000));
-        assert!(!verify(secret, "sign-in", "garbage", 1000));
-        let forged = format!(
-            "{}.{}",
-            999_999,
-            token.split_once('.').map(|t| t.1).unwrap_or("")
+    fn a_sign_in_link_works_once_and_revocation_ends_sessions() {
+        let sessions = Sessions::default();
+        let token = halftone_protocol::token::sign_in_token(SECRET, 4, "abc", 1000);
+        assert_eq!(sessions.sign_in(SECRET, &token, 1001), Some(4));
+        assert_eq!(sessions.sign_in(SECRET, &token, 1002), None, "replayed");
+        let cookie = halftone_protocol::token::session(SECRET, 4, 1001);
+        assert!(sessions.valid(SECRET, &cookie, 1100));
+        sessions.revoke(4, 1200);
+        assert!(
+            !sessions.valid(SECRET, &cookie, 1201),
+            "logged out on the site"
         );
-        assert!(!verify(secret, "sign-in", &forged, 1000));
+        let later = halftone_protocol::token::session(SECRET, 4, 1300);
+        assert!(
+            sessions.valid(SECRET, &later, 1301),
+            "a new sign-in works again"
+        );
+        assert!(same_secret(SECRET, SECRET) && !same_secret("x", SECRET));
     }
 }

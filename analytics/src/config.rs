@@ -76,6 +76,20 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<String>,
 
+    /// Bearer token for `/metrics` (without it, `/metrics` answers only
+    /// addresses in HALFTONE_ANALYTICS_METRICS_ALLOW).
+    #[arg(long, env = "HALFTONE_ANALYTICS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Addresses or CIDR blocks that may read `/metrics` without the token.
+    #[arg(
+        long,
+        env = "HALFTONE_ANALYTICS_METRICS_ALLOW",
+        value_delimiter = ',',
+        default_value = "127.0.0.1,::1"
+    )]
+    pub metrics_allow: Vec<String>,
+
     /// Deprecated: trust proxies on loopback and private networks (prefer
     /// HALFTONE_ANALYTICS_TRUSTED_PROXIES).
     #[arg(long, env = "HALFTONE_ANALYTICS_TRUST_PROXY", hide = true)]
@@ -126,9 +140,15 @@ impl Config {
         Ok(proxies)
     }
 
+    pub fn metrics_allowed(&self) -> anyhow::Result<halftone_protocol::net::TrustedProxies> {
+        halftone_protocol::net::TrustedProxies::parse(&self.metrics_allow)
+            .map_err(|e| anyhow::anyhow!("HALFTONE_ANALYTICS_METRICS_ALLOW: {e}"))
+    }
+
     /// Refuses settings that parse but cannot work.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.proxies()?;
+        self.metrics_allowed()?;
         if !(self.is_mysql() || self.database_url.starts_with("sqlite:")) {
             anyhow::bail!("HALFTONE_ANALYTICS_DATABASE_URL must start with sqlite:// or mysql://");
         }

@@ -92,6 +92,8 @@ async fn serve_with(
     let state = aweb::Data::new(web::State {
         limiter: web::State::limiter(config.rate_limit),
         proxies: config.proxies()?,
+        metrics_allowed: config.metrics_allowed()?,
+        sessions: auth::Sessions::default(),
         config,
         spool,
         salts,

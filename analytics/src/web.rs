@@ -33,6 +33,9 @@ const MAX_EVENTS: usize = 1000;
 pub struct State {
     pub config: Config,
     pub proxies: TrustedProxies,
+    /// Who may read `/metrics` without the token.
+    pub metrics_allowed: TrustedProxies,
+    pub sessions: auth::Sessions,
     pub spool: Spool,
     pub salts: Salts,
     pub store: Store,
@@ -108,6 +111,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/export.csv", web::get().to(export))
         .route("/api/realtime", web::get().to(realtime_stream))
         .route("/api/ledger", web::get().to(ledger))
+        .route("/api/revoke", web::post().to(revoke))
         .route("/auth", web::get().to(sign_in))
         .route("/", web::get().to(dashboard_page))
         .route("/metrics", web::get().to(metrics))
@@ -139,6 +143,16 @@ async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Whether the reader came over https: only our own proxies may say so.
+fn is_https(req: &HttpRequest, proxies: &TrustedProxies) -> bool {
+    let via_proxy = req.peer_addr().is_some_and(|a| proxies.is_trusted(a.ip()));
+    via_proxy
+        && header(req.headers(), "x-forwarded-proto")
+            .split(',')
+            .next()
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
 /// The reader's address: the peer, or behind our own proxies the address
@@ -321,7 +335,7 @@ fn reader_allowed(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
     }
     let session_ok = state.config.secret.as_deref().is_some_and(|secret| {
         req.cookie(auth::COOKIE)
-            .is_some_and(|c| auth::verify(secret, "session", c.value(), now()))
+            .is_some_and(|c| state.sessions.valid(secret, c.value(), now()))
     });
     if session_ok {
         Ok(())
@@ -462,11 +476,12 @@ async fn sign_in(
         .secret
         .as_deref()
         .ok_or(ApiError::Unauthorized)?;
-    if !auth::verify(secret, "sign-in", &query.token, now()) {
+    // Once only: a token copied from an address bar or a log is spent.
+    let Some(user) = state.sessions.sign_in(secret, &query.token, now()) else {
         return Err(ApiError::Unauthorized);
-    }
-    let session = auth::sign(secret, "session", now() + auth::SESSION_TTL);
-    let secure = req.connection_info().scheme() == "https";
+    };
+    let session = halftone_protocol::token::session(secret, user, now());
+    let secure = is_https(&req, &state.proxies);
     let cookie = actix_web::cookie::Cookie::build(auth::COOKIE, session)
         .path("/")
         .http_only(true)
@@ -501,7 +516,36 @@ async fn dashboard_page(
     }
 }
 
-async fn metrics(state: web::Data<State>) -> HttpResponse {
+/// `POST /api/revoke` (the site, with the secret): a user logged out,
+/// changed password or was removed; their dashboard sessions end.
+async fn revoke(
+    state: web::Data<State>,
+    req: HttpRequest,
+    body: web::Json<halftone_protocol::token::Revoke>,
+) -> Result<HttpResponse, ApiError> {
+    if !bearer_ok(&state, &req) {
+        return Err(ApiError::Unauthorized);
+    }
+    state.sessions.revoke(body.user, now());
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `/metrics`: with a metrics token configured, only with it; otherwise only
+/// from `metrics_allow` (this machine by default).
+async fn metrics(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    let allowed = match &state.config.metrics_token {
+        Some(token) => header(req.headers(), "authorization")
+            .strip_prefix("Bearer ")
+            .is_some_and(|given| auth::same_secret(given, token)),
+        None => state
+            .metrics_allowed
+            .is_trusted(client_ip(&req, &state.proxies)),
+    };
+    if !allowed {
+        return HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+            .body("metrics need HALFTONE_ANALYTICS_METRICS_TOKEN, or a request from HALFTONE_ANALYTICS_METRICS_ALLOW");
+    }
     state.ledger.export(state.spool.shared.bytes());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -506,8 +506,11 @@ async fn figures_are_for_admins_only() {
     }
     // A forged or expired sign-in token is refused.
     let now = chrono::Utc::now().timestamp();
-    let expired = halftone_analytics::auth::sign_in_token(SECRET, now - 3600);
-    let forged = halftone_analytics::auth::sign_in_token("not-the-shared-secret", now);
+    let token_for = |secret: &str, user: i64, nonce: &str, at: i64| {
+        halftone_protocol::token::sign_in_token(secret, user, nonce, at)
+    };
+    let expired = token_for(SECRET, 1, "old", now - 3600);
+    let forged = token_for("not-the-shared-secret", 1, "forged", now);
     for token in [expired, forged] {
         let status = plain
             .get(format!("{}/auth?token={token}", service.address))
@@ -517,14 +520,20 @@ async fn figures_are_for_admins_only() {
             .status();
         assert_eq!(status, 401);
     }
-    // The site's signed token opens a session cookie.
-    let token = halftone_analytics::auth::sign_in_token(SECRET, now);
+    // The site's signed token opens a session cookie — once.
+    let token = token_for(SECRET, 1, "n1", now);
     let signed_in = plain
         .get(format!("{}/auth?token={token}", service.address))
         .send()
         .await
         .expect("auth");
     assert_eq!(signed_in.status(), 303);
+    let replayed = plain
+        .get(format!("{}/auth?token={token}", service.address))
+        .send()
+        .await
+        .expect("auth");
+    assert_eq!(replayed.status(), 401, "a sign-in link works once");
     let cookie = signed_in
         .headers()
         .get("set-cookie")
@@ -574,6 +583,45 @@ async fn figures_are_for_admins_only() {
         text.starts_with("data: ") && text.contains("\"visitors\":1"),
         "{text}"
     );
+    drop(stream);
+    // The site says user 1 logged out: the session ends at once.
+    let revoked = plain
+        .post(format!("{}/api/revoke", service.address))
+        .bearer_auth(SECRET)
+        .json(&serde_json::json!({ "user": 1 }))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), 204);
+    let after = plain
+        .get(format!("{}/api/stats?range=24h", service.address))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("stats");
+    assert_eq!(after.status(), 401, "the session ended with the site's");
+    // Revoking needs the secret.
+    let anonymous = plain
+        .post(format!("{}/api/revoke", service.address))
+        .json(&serde_json::json!({ "user": 1 }))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(anonymous.status(), 401);
+    // /metrics answers this machine (the default allow-list), not the world.
+    let metrics = plain
+        .get(format!("{}/metrics", service.address))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(metrics.status(), 200, "loopback may scrape");
+    let from_afar = plain
+        .get(format!("{}/metrics", service.address))
+        .header("x-forwarded-for", "203.0.113.5")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(from_afar.status(), 401, "a reader behind the proxy may not");
     drop(service);
     db.drop_database().await;
 }

@@ -2,6 +2,7 @@
 //! (`halftone-analytics`) share, so neither depends on the other.
 
 pub mod net;
+pub mod token;
 
 /// Compares a secret with what a request brought, in time that does not
 /// depend on where they differ (no timing oracle for guessing it byte by

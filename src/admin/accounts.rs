@@ -64,6 +64,7 @@ pub async fn change_password(
     let hash = password::hash(form.new).await?;
     users::set_password(&state.db, session.user.id, &hash).await?;
     sessions::delete_for_user(&state.db, session.user.id, Some(&session.token_hash)).await?;
+    state.analytics.revoke_dashboard(session.user.id);
     tracing::info!(
         user = session.user.id,
         "password changed; other sessions ended"
@@ -158,6 +159,7 @@ pub async fn user_delete(
         ));
     }
     users::delete(&state.db, id).await?;
+    state.analytics.revoke_dashboard(id);
     Ok(view::ok(
         "/admin/users",
         "Account deleted; its sessions ended.",

@@ -90,10 +90,10 @@ pub async fn show(
 /// dashboard with a short-lived token (404 when no service is configured).
 pub async fn analytics(
     state: web::Data<AppState>,
-    _session: Session,
+    session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let url =
-        crate::analytics::dashboard_sign_in(&state.config.analytics).ok_or(AppError::NotFound)?;
+    let url = crate::analytics::dashboard_sign_in(&state.config.analytics, session.user.id)
+        .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, url))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))

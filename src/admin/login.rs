@@ -232,6 +232,7 @@ pub async fn logout(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     sessions::delete(&state.db, &session.token_hash).await?;
+    state.analytics.revoke_dashboard(session.user.id);
     let mut gone = Cookie::build(sessions::COOKIE, "").path("/").finish();
     gone.make_removal();
     let mut response = view::ok("/admin/login", "You are logged out.");

@@ -86,3 +86,21 @@ async fn head_answers_like_get_without_a_body_everywhere() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_are_for_this_machine_unless_a_token_is_set() {
+    let app = crate::common::spawn_app_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    assert_eq!(
+        app.get("/metrics").await.status(),
+        200,
+        "loopback may scrape"
+    );
+    let from_afar = app
+        .client
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.5")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(from_afar.status(), 401, "a reader behind our proxy may not");
+}
