@@ -176,6 +176,15 @@ impl Application {
             backend = ?state.db.backend(),
             "Halftone is serving"
         );
+        // A new site is claimed by whoever can read this log, not by whoever
+        // reaches the set-up page first.
+        if let Some(code) = crate::admin::auth::users::setup_code(&state.db).await? {
+            tracing::warn!(
+                setup = %format!("{}admin/setup", state.config.public_url),
+                %code,
+                "no owner account yet: open the set-up page and enter this set-up code (or run `halftone user add you@example.com`)"
+            );
+        }
         Ok(Self {
             server,
             port,

@@ -274,6 +274,9 @@ pub struct SetupForm {
     /// The comic's name: the site's title and its first series'.
     #[serde(default)]
     comic: String,
+    /// The one-time code from the server's log.
+    #[serde(default)]
+    code: String,
     password: SecretString,
     password_again: SecretString,
 }
@@ -285,7 +288,24 @@ pub async fn setup(
 ) -> Result<HttpResponse, AppError> {
     use secrecy::ExposeSecret;
     let form = form.into_inner();
+    // Whoever reaches a new site first must also see its log: the code.
+    let address = super::auth::ratelimit::client_key(state.client_ip(&req));
+    if let Err(wait) = state.login_limiter.check("(set-up)", address, false) {
+        return Err(AppError::TooManyRequests {
+            message: "Too many set-up attempts. Please wait and try again.".into(),
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let expected = users::setup_code(&state.db).await?;
+    let code_ok = expected
+        .as_deref()
+        .is_some_and(|code| halftone_protocol::same_secret(form.code.trim(), code));
     let problem = match EmailAddress::parse(&form.email) {
+        _ if expected.is_some() && !code_ok => Some(
+            "The set-up code is not right. It is in the server's log, printed when Halftone starts \
+             (or create the owner with `halftone user add you@example.com`)."
+                .to_owned(),
+        ),
         Err(e) => Some(e),
         Ok(_) if form.name.trim().is_empty() || form.name.chars().count() > 200 => {
             Some("Please give a name (up to 200 characters).".into())

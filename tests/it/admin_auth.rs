@@ -32,12 +32,42 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .await
         .expect("body");
     let csrf = hidden_csrf(&form);
+    // The set-up code the server printed in its log at start.
+    let code: String = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'setup.code'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("a set-up code exists while there is no account");
+    let wrong_code = client
+        .post(app.url("/admin/setup"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("code", "aaaa-bbbb-cccc"),
+            ("comic", "Taken Over"),
+            ("name", "Mallory"),
+            ("email", "mallory@example.com"),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        wrong_code.status(),
+        400,
+        "the first visitor is not the owner without the code"
+    );
+    assert!(wrong_code
+        .text()
+        .await
+        .expect("body")
+        .contains("set-up code is not right"));
 
     // Bad input: clear errors, nothing created.
     let bad = client
         .post(app.url("/admin/setup"))
         .form(&[
             ("csrf_token", csrf.as_str()),
+            ("code", code.as_str()),
             ("comic", "The Moth Lantern"),
             ("name", "Ada"),
             ("email", "ada@example.com"),
@@ -57,6 +87,7 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .post(app.url("/admin/setup"))
         .form(&[
             ("csrf_token", csrf.as_str()),
+            ("code", code.as_str()),
             ("comic", "The Moth Lantern"),
             ("name", "Ada"),
             ("email", "ada@example.com"),
@@ -78,6 +109,7 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .post(app.url("/admin/setup"))
         .form(&[
             ("csrf_token", csrf.as_str()),
+            ("code", code.as_str()),
             ("comic", "The Moth Lantern"),
             ("name", "Ada"),
             ("email", "Ada@Example.com"),
@@ -733,4 +765,61 @@ async fn behind_https_every_admin_cookie_is_secure() {
             "{cookie:?}"
         );
     }
+}
+
+/// Set-up forms raced from many browsers at once (with the right code):
+/// exactly one owner, on SQLite and on MariaDB alike.
+#[tokio::test]
+async fn racing_set_ups_make_exactly_one_owner() {
+    let app = spawn_app().await;
+    let code: String = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'setup.code'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("code");
+    let attempts = (0..8).map(|n| {
+        let app = &app;
+        let code = code.clone();
+        async move {
+            let (client, _) = app.browser();
+            let form = client
+                .get(app.url("/admin/setup"))
+                .send()
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("body");
+            let csrf = hidden_csrf(&form);
+            client
+                .post(app.url("/admin/setup"))
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("code", code.as_str()),
+                    ("comic", "Race"),
+                    ("name", &format!("Racer {n}")),
+                    ("email", &format!("racer{n}@example.com")),
+                    ("password", PASSWORD),
+                    ("password_again", PASSWORD),
+                ])
+                .send()
+                .await
+                .expect("post")
+                .status()
+                .as_u16()
+        }
+    });
+    futures_util::future::join_all(attempts).await;
+    assert_eq!(
+        halftone::admin::auth::users::count(&app.db)
+            .await
+            .expect("count"),
+        1,
+        "one owner, whoever won"
+    );
+    let left: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'setup.code'")
+            .fetch_optional(app.db.pool())
+            .await
+            .expect("code");
+    assert_eq!(left, None, "the code is spent");
 }

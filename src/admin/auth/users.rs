@@ -153,8 +153,18 @@ pub async fn insert(
     }
 }
 
+/// The setting that exists once the first owner was made: its unique name
+/// is what makes the first-owner creation atomic.
+const FIRST_OWNER: &str = "setup.first_owner";
+/// The one-time code `/admin/setup` asks for (printed in the server log).
+pub const SETUP_CODE: &str = "setup.code";
+
 /// Creates the first (owner) account only while there is none, atomically:
-/// two racing set-up forms cannot both succeed.
+/// two racing set-up forms cannot both succeed. Each inserts the same
+/// settings row first (a plain INSERT on its primary key), so the second
+/// waits for the first and then fails on the duplicate — whatever the
+/// isolation level (counting users under MariaDB's REPEATABLE READ let both
+/// through). The set-up code is spent in the same transaction.
 pub async fn insert_first_owner(
     db: &Db,
     email: &EmailAddress,
@@ -162,11 +172,22 @@ pub async fn insert_first_owner(
     password_hash: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
     let now = crate::db::now();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
+    let claimed = sqlx::query("INSERT INTO settings (name, value) VALUES (?, ?)")
+        .bind(FIRST_OWNER)
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await;
+    match claimed {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
+        Err(e) => return Err(e),
+    }
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&mut *tx)
         .await?;
     if existing > 0 {
+        // Accounts made with `halftone user add` before anyone used set-up.
         return Ok(None);
     }
     let done = sqlx::query(
@@ -180,17 +201,43 @@ pub async fn insert_first_owner(
     .execute(&mut *tx)
     .await?;
     let id = crate::db::dialect::inserted_id(&mut tx, &done).await?;
-    // A racing transaction that also saw zero users inserts too; the later
-    // commit then sees two rows and backs out.
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&mut *tx)
+    sqlx::query("DELETE FROM settings WHERE name = ?")
+        .bind(SETUP_CODE)
+        .execute(&mut *tx)
         .await?;
-    if total != 1 {
-        tx.rollback().await?;
-        return Ok(None);
-    }
     tx.commit().await?;
     Ok(Some(id))
+}
+
+/// The set-up code while the site has no account: made once (the first
+/// node to ask stores it; every node reads the same one), `None` after.
+pub async fn setup_code(db: &Db) -> Result<Option<String>, sqlx::Error> {
+    if count(db).await? > 0 {
+        return Ok(None);
+    }
+    let fresh = {
+        use rand::Rng;
+        const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+        let mut rng = rand::rng();
+        let mut code = String::with_capacity(14);
+        for i in 0..12 {
+            if i > 0 && i % 4 == 0 {
+                code.push('-');
+            }
+            code.push(char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]));
+        }
+        code
+    };
+    // Whoever inserts first wins; everyone then reads the winner's code.
+    let _ = sqlx::query("INSERT INTO settings (name, value) VALUES (?, ?)")
+        .bind(SETUP_CODE)
+        .bind(&fresh)
+        .execute(db)
+        .await;
+    sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+        .bind(SETUP_CODE)
+        .fetch_optional(db)
+        .await
 }
 
 pub async fn set_password(db: &Db, id: i64, password_hash: &str) -> Result<(), sqlx::Error> {
