@@ -164,4 +164,24 @@ fn main() {
         typo.push(started.elapsed());
     }
     report("tantivy, a misspelt word", typo, Some(base));
+
+    // The worst a reader can send: 40 quoted parts of long words, each word
+    // one typo from many (the parser keeps twelve words in all).
+    let mut worst = Vec::new();
+    for q in queries.iter().take(50) {
+        let word = q.split(' ').next().unwrap_or(q);
+        let hostile = (0..40)
+            .map(|i| format!("\"{word}x{i} {word}y {word}z\""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let started = Instant::now();
+        std::hint::black_box(
+            index
+                .search(&hostile, 1, None, 0, 10)
+                .expect("search")
+                .total,
+        );
+        worst.push(started.elapsed());
+    }
+    report("tantivy, 40 quoted parts (worst case)", worst, Some(base));
 }

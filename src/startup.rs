@@ -32,6 +32,8 @@ pub struct AppState {
     /// Fan-out within this node and, with Redis, to the others.
     pub events: Events,
     pub login_limiter: LoginLimiter,
+    /// Open editor websockets per session (capped).
+    pub editor_sockets: crate::admin::ws::Sockets,
     /// Finished reader pages (see `cache`).
     pub cache: Arc<PageCache>,
     /// Settings, series and menu, shared by every page.
@@ -159,6 +161,7 @@ impl Application {
             mailer,
             events,
             login_limiter: LoginLimiter::new(),
+            editor_sockets: Default::default(),
             cache,
             site_data: Default::default(),
             analytics: crate::analytics::Reporter::start(&config_analytics),

@@ -38,9 +38,17 @@ pub struct LoginQuery {
 }
 
 /// A `next` that stays inside the admin (no open redirects).
+/// Where to go after logging in: a path inside the admin, or the dashboard.
+/// Anything else (another site, `//host`, backslashes, control characters
+/// that would break the Location header) is replaced, not refused.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("\\") => {
+        Some(n)
+            if n.starts_with("/admin")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
             n.to_owned()
         }
         _ => "/admin".to_owned(),

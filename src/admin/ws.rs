@@ -36,6 +36,47 @@ use crate::error::AppError;
 use crate::startup::AppState;
 
 const PING_EVERY: Duration = Duration::from_secs(15);
+/// Editor connections one session may hold (a few tabs, not a flood: each
+/// holds memory, a database connection when saving, and an event listener).
+pub const MAX_PER_SESSION: usize = 8;
+
+/// Open editor connections per session.
+#[derive(Default)]
+pub struct Sockets(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl Sockets {
+    fn enter(&self, session: &str) -> bool {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(session.to_owned()).or_default();
+        if *n >= MAX_PER_SESSION {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn leave(&self, session: &str) {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(session) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(session);
+            }
+        }
+    }
+}
+
+/// Counts a connection for as long as it lives, however its task ends.
+struct Counted {
+    state: std::sync::Arc<AppState>,
+    session: String,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.state.editor_sockets.leave(&self.session);
+    }
+}
 const DEAD_AFTER: Duration = Duration::from_secs(45);
 
 #[derive(Deserialize)]
@@ -66,6 +107,18 @@ pub async fn socket(
     editing::editable(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if !state.editor_sockets.enter(&session.token_hash) {
+        return Err(AppError::TooManyRequests {
+            message: format!(
+                "This session already has {MAX_PER_SESSION} editor connections open; close a tab."
+            ),
+            retry_after_secs: 5,
+        });
+    }
+    let counted = Counted {
+        state: state.clone().into_inner(),
+        session: session.token_hash.clone(),
+    };
     let (response, ws, stream) =
         actix_ws::handle(&req, body).map_err(|e| AppError::bad_request(e.to_string()))?;
     let limit = state.config.admin.max_ws_message_bytes;
@@ -75,7 +128,10 @@ pub async fn socket(
         .max_frame_size(limit * 4)
         .aggregate_continuations()
         .max_continuation_size(limit * 4);
-    actix_web::rt::spawn(run(state.into_inner(), session, id, ws, stream));
+    actix_web::rt::spawn(async move {
+        let _counted = counted;
+        run(state.into_inner(), session, id, ws, stream).await;
+    });
     Ok(response)
 }
 

@@ -211,8 +211,16 @@ impl BuiltIndex {
             (f.notes, 1.0),
         ];
         let mut required: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // One budget of words for the whole query, phrases included: forty
+        // quoted parts of twelve words each must not make a query 40× as big.
+        let mut budget = MAX_WORDS;
         for (n, part) in input.split('"').enumerate() {
-            let words = self.words(part);
+            if budget == 0 {
+                break;
+            }
+            let mut words = self.words(part);
+            words.truncate(budget);
+            budget -= words.len();
             let quoted = n % 2 == 1;
             if quoted && words.len() > 1 {
                 let any_field: Vec<(Occur, Box<dyn Query>)> = fields
@@ -277,17 +285,32 @@ impl BuiltIndex {
         };
         let mut stream = analyzer.token_stream(text);
         let mut words = Vec::new();
-        while stream.advance() {
+        while stream.advance() && words.len() < MAX_WORDS {
             words.push(stream.token().text.clone());
         }
-        words.truncate(12);
         words
     }
 }
 
+/// Words a query may use in all (phrases included).
+pub const MAX_WORDS: usize = 12;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_has_at_most_twelve_words_however_it_is_quoted() {
+        let index = BuiltIndex::build(&[doc(1, "one two", "three", 10)]).expect("build");
+        let many = (0..40)
+            .map(|i| format!("\"w{i}a w{i}b w{i}c\""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let query = index.parse(&many).expect("a query");
+        // Twelve words in phrases of three: four phrase clauses, not forty.
+        let text = format!("{query:?}");
+        assert_eq!(text.matches("PhraseQuery").count(), 4 * 5, "{text:.300}");
+    }
 
     fn doc(id: i64, title: &str, transcript: &str, live_at: i64) -> SearchDoc {
         SearchDoc {
