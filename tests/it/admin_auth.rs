@@ -823,3 +823,35 @@ async fn racing_set_ups_make_exactly_one_owner() {
             .expect("code");
     assert_eq!(left, None, "the code is spent");
 }
+
+#[tokio::test]
+async fn a_hostile_next_after_login_is_replaced_not_a_500() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", Role::Owner).await;
+    let (client, _) = app.browser();
+    let form = client
+        .get(app.url("/admin/login?next=%2Fadmin%0D%0ASet-Cookie%3A%20x%3Dy"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(form.status(), 200);
+    drop(form);
+    for next in ["/admin\r\nSet-Cookie: x=y", "/admin\u{0}", "//evil.example", "https://evil.example/admin"] {
+        let (client, _) = app.browser();
+        let page = client.get(app.url("/admin/login")).send().await.expect("get");
+        let csrf = hidden_csrf(&page.text().await.expect("body"));
+        let response = client
+            .post(app.url("/admin/login"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), 303, "{next:?}");
+        assert_eq!(response.headers()["location"], "/admin", "{next:?}");
+    }
+}

@@ -464,3 +464,35 @@ async fn a_page_scheduled_a_second_ahead_appears_after_its_time_not_before() {
         .await;
     assert!(admin.follow(past).await.contains("That time has passed"));
 }
+
+#[tokio::test]
+async fn one_session_cannot_open_editor_sockets_without_end() {
+    let app = spawn_app().await;
+    crate::common::seed_pages(&app, 1, 0).await;
+    let admin = app.owner().await;
+    let page = admin.new_page().await;
+    let mut open = Vec::new();
+    for _ in 0..halftone::admin::ws::MAX_PER_SESSION {
+        open.push(admin.ws(page).await);
+    }
+    let refused = admin.ws_with_origin(page, &admin.base).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429)
+        }
+        other => panic!("the ninth socket was not refused: {:?}", other.map(|_| ())),
+    }
+    // Closing one frees a place.
+    let mut first = open.remove(0);
+    first.close(None).await.expect("close");
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(socket) = admin.ws_with_origin(page, &admin.base).await {
+            again = Some(socket);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "a closed socket gives its place back");
+}
