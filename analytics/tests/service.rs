@@ -552,7 +552,28 @@ async fn figures_are_for_admins_only() {
         .await
         .expect("page");
     assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'nonce-") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(page.headers().contains_key("permissions-policy"));
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce")
+        .to_owned();
     let html = page.text().await.unwrap_or_default();
+    assert!(
+        html.contains(&format!("<script nonce=\"{nonce}\">")),
+        "the inline script carries the nonce"
+    );
+    assert!(!html.contains(" style=\""), "no inline style attributes");
     assert!(
         html.contains("<svg") && html.contains("news.ycombinator.com") && html.contains("per day"),
         "{html:.300}"

@@ -836,9 +836,18 @@ async fn a_hostile_next_after_login_is_replaced_not_a_500() {
         .expect("get");
     assert_eq!(form.status(), 200);
     drop(form);
-    for next in ["/admin\r\nSet-Cookie: x=y", "/admin\u{0}", "//evil.example", "https://evil.example/admin"] {
+    for next in [
+        "/admin\r\nSet-Cookie: x=y",
+        "/admin\u{0}",
+        "//evil.example",
+        "https://evil.example/admin",
+    ] {
         let (client, _) = app.browser();
-        let page = client.get(app.url("/admin/login")).send().await.expect("get");
+        let page = client
+            .get(app.url("/admin/login"))
+            .send()
+            .await
+            .expect("get");
         let csrf = hidden_csrf(&page.text().await.expect("body"));
         let response = client
             .post(app.url("/admin/login"))

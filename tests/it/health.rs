@@ -104,3 +104,56 @@ async fn metrics_are_for_this_machine_unless_a_token_is_set() {
         .expect("get");
     assert_eq!(from_afar.status(), 401, "a reader behind our proxy may not");
 }
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let app = crate::common::spawn_app_with(|c| {
+        c.analytics.url = Some("https://stats.example.com".parse().expect("url"));
+    })
+    .await;
+    crate::common::seed_pages(&app, 1, 0).await;
+    for path in [
+        "/",
+        "/comic/p1",
+        "/archive",
+        "/admin/login",
+        "/no-such-page",
+        "/feed.xml",
+    ] {
+        let response = app.get(path).await;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(csp.contains("style-src 'self'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'self'"), "{path}: {csp}");
+        assert!(
+            csp.contains("connect-src 'self' https://stats.example.com"),
+            "the beacon may reach analytics: {csp}"
+        );
+        assert!(header("permissions-policy").contains("camera=()"), "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("x-frame-options"), "SAMEORIGIN", "{path}");
+        assert_eq!(
+            header("strict-transport-security"),
+            "",
+            "no HSTS over plain http"
+        );
+    }
+    let https = crate::common::spawn_app_with(|c| {
+        c.public_url = "https://comic.example/".parse().expect("url");
+    })
+    .await;
+    let response = https.get("/healthz").await;
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+}
