@@ -79,9 +79,10 @@ impl Drop for Counted {
 }
 const DEAD_AFTER: Duration = Duration::from_secs(45);
 
+/// A frame from the editor (see the module notes).
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum ClientMessage {
+pub enum ClientMessage {
     Save {
         seq: u64,
         base: i64,
@@ -245,13 +246,16 @@ enum Reply {
     SessionEnded,
 }
 
+/// Reads one frame; the error is what the editor is told.
+pub fn parse_message(text: &str) -> Result<ClientMessage, String> {
+    serde_json::from_str(text).map_err(|e| format!("Not a message this editor understands: {e}"))
+}
+
 async fn handle(state: &AppState, session: &Session, id: PageId, conn: &str, text: &str) -> Reply {
-    let message: ClientMessage = match serde_json::from_str(text) {
+    let message = match parse_message(text) {
         Ok(m) => m,
-        Err(e) => {
-            return Reply::Send(
-                json!({ "type": "bad_message", "message": format!("Not a message this editor understands: {e}") }),
-            )
+        Err(message) => {
+            return Reply::Send(json!({ "type": "bad_message", "message": message }))
         }
     };
     let (seq, base, draft) = match message {
