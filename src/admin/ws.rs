@@ -254,9 +254,7 @@ pub fn parse_message(text: &str) -> Result<ClientMessage, String> {
 async fn handle(state: &AppState, session: &Session, id: PageId, conn: &str, text: &str) -> Reply {
     let message = match parse_message(text) {
         Ok(m) => m,
-        Err(message) => {
-            return Reply::Send(json!({ "type": "bad_message", "message": message }))
-        }
+        Err(message) => return Reply::Send(json!({ "type": "bad_message", "message": message })),
     };
     let (seq, base, draft) = match message {
         ClientMessage::Ping => return Reply::Send(json!({ "type": "pong" })),

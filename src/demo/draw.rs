@@ -175,7 +175,7 @@ fn lighthouse(img: &mut RgbImage, cx: u32, base: u32, height: u32, dice: &mut Di
     let w = (height / 6).max(8);
     let top = base.saturating_sub(height);
     for (i, py) in (top..base).enumerate() {
-        let stripe = (i as u32 * 5 / height.max(1)) % 2 == 0;
+        let stripe = (i as u32 * 5 / height.max(1)).is_multiple_of(2);
         let color = if stripe {
             Rgb([236, 236, 230])
         } else {

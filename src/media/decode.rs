@@ -202,11 +202,7 @@ fn png_downscaled(bytes: &[u8], factor: u32) -> Result<Option<DynamicImage>, Med
                 let weight = if alpha { sums[base + channels - 1] } else { n };
                 for c in 0..channels {
                     let value = if alpha && c < channels - 1 {
-                        if weight == 0 {
-                            0
-                        } else {
-                            sums[base + c] / weight
-                        }
+                        sums[base + c].checked_div(weight).unwrap_or(0)
                     } else {
                         sums[base + c] / n
                     };

@@ -266,8 +266,8 @@ impl Logo {
         let picture = crate::media::view::Picture::new(media, "", false);
         Logo {
             src: picture.fallback,
-            width: i64::from(picture.width),
-            height: i64::from(picture.height),
+            width: picture.width,
+            height: picture.height,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - per account from anywhere: fifty tries, then one every thirty seconds
 //!   (a crowd of machines on one account) — a browser that has logged into
 //!   that account before (a known device, see `devices`) is not held to it.
+//!
 //! Kept in memory: each app node limits on its own.
 
 use std::net::IpAddr;
