@@ -199,7 +199,7 @@ async fn add_user(
     role: &str,
     from_stdin: bool,
 ) -> anyhow::Result<()> {
-    use crate::admin::auth::{password, users, EmailAddress, Role};
+    use crate::auth::{password, users, EmailAddress, Role};
     let email = EmailAddress::parse(email).map_err(anyhow::Error::msg)?;
     let role =
         Role::parse(role).ok_or_else(|| anyhow::anyhow!("--role must be owner or editor"))?;

@@ -45,7 +45,7 @@ impl Events {
         let (local, _) = broadcast::channel(1024);
         Self {
             local,
-            node: crate::admin::auth::sessions::random_token().into(),
+            node: crate::tokens::random_token().into(),
             redis: None,
             redis_down: Arc::new(AtomicBool::new(false)),
             channel: "halftone:events".into(),

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod comics;
@@ -18,10 +19,14 @@ pub mod health;
 pub mod import;
 pub mod media;
 pub mod metrics;
+pub mod net;
 pub mod newsletter;
 pub mod queue;
 pub mod reader;
 pub mod render;
 pub mod search;
+pub mod site;
 pub mod startup;
 pub mod telemetry;
+pub mod time;
+pub mod tokens;

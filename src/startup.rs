@@ -9,7 +9,7 @@ use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
-use crate::admin::auth::ratelimit::LoginLimiter;
+use crate::auth::ratelimit::LoginLimiter;
 use crate::cache::PageCache;
 use crate::config::Config;
 use crate::db::Db;
@@ -18,32 +18,58 @@ use crate::events::Events;
 use crate::render::{Assets, Templates};
 use crate::{admin, health, media, reader};
 
-/// Everything handlers share. Cheap to clone through `web::Data`.
-pub struct AppState {
-    pub config: Config,
-    /// The reverse proxies whose forwarded headers are believed.
-    pub proxies: halftone_protocol::net::TrustedProxies,
-    /// Who may read `/metrics` without the token.
-    pub metrics_allowed: halftone_protocol::net::TrustedProxies,
+/// What work outside a request needs — background workers take this, not
+/// `AppState` (the web layer's state, which derefs to it for handlers).
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
     pub db: Db,
-    pub templates: Templates,
+    pub templates: Arc<Templates>,
     pub assets: Assets,
     pub mailer: Mailer,
     /// Fan-out within this node and, with Redis, to the others.
     pub events: Events,
+    /// Finished reader pages (see `cache`).
+    pub cache: Arc<PageCache>,
+}
+
+impl Services {
+    /// Something readers can see changed (a page, a chapter, a setting).
+    /// Tells every node; caches listen to this topic.
+    pub async fn content_changed(&self) {
+        let generation = self.cache.invalidate_all().await;
+        self.events
+            .publish("content", serde_json::json!({ "generation": generation }))
+            .await;
+    }
+}
+
+/// Everything handlers share. Cheap to clone through `web::Data`.
+pub struct AppState {
+    pub services: Services,
+    /// The reverse proxies whose forwarded headers are believed.
+    pub proxies: halftone_protocol::net::TrustedProxies,
+    /// Who may read `/metrics` without the token.
+    pub metrics_allowed: halftone_protocol::net::TrustedProxies,
     pub login_limiter: LoginLimiter,
     /// Open editor websockets per session (capped).
     pub editor_sockets: crate::admin::ws::Sockets,
-    /// Finished reader pages (see `cache`).
-    pub cache: Arc<PageCache>,
     /// Settings, series and menu, shared by every page.
     pub site_data: crate::cache::Memo<crate::reader::site::SiteData>,
     /// Server-side events for the analytics service (never blocks).
     pub analytics: crate::analytics::Reporter,
     /// The full-text index of published pages (see `search`).
-    pub search: crate::search::Search,
+    pub search: Arc<crate::search::Search>,
     /// Subscribers and the background sender (see `newsletter`).
-    pub newsletter: crate::newsletter::Newsletter,
+    pub newsletter: Arc<crate::newsletter::Newsletter>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 impl AppState {
@@ -86,15 +112,6 @@ impl AppState {
             _ => public.clone(),
         };
         [public, own]
-    }
-
-    /// Something readers can see changed (a page, a chapter, a setting).
-    /// Tells every node; caches listen to this topic.
-    pub async fn content_changed(&self) {
-        let generation = self.cache.invalidate_all().await;
-        self.events
-            .publish("content", serde_json::json!({ "generation": generation }))
-            .await;
     }
 }
 
@@ -151,27 +168,33 @@ impl Application {
         let newsletter_enabled = config.newsletter.enabled && mailer.is_enabled();
         let proxies = config.proxies()?;
         let metrics_allowed = config.metrics_allowed()?;
-        let state = web::Data::new(AppState {
-            proxies,
-            metrics_allowed,
-            config,
+        let services = Services {
+            config: Arc::new(config),
             db,
-            templates,
+            templates: Arc::new(templates),
             assets,
             mailer,
             events,
+            cache,
+        };
+        let state = web::Data::new(AppState {
+            services,
+            proxies,
+            metrics_allowed,
             login_limiter: LoginLimiter::new(),
             editor_sockets: Default::default(),
-            cache,
             site_data: Default::default(),
             analytics: crate::analytics::Reporter::start(&config_analytics),
-            search: crate::search::Search::empty().context("search index")?,
-            newsletter: crate::newsletter::Newsletter::new(newsletter_enabled),
+            search: Arc::new(crate::search::Search::empty().context("search index")?),
+            newsletter: Arc::new(crate::newsletter::Newsletter::new(newsletter_enabled)),
         });
-        crate::newsletter::Newsletter::start(&state.clone().into_inner());
-        crate::search::spawn_maintainer(&state.clone().into_inner());
+        crate::newsletter::Newsletter::start(crate::newsletter::Worker {
+            services: state.services.clone(),
+            newsletter: state.newsletter.clone(),
+        });
+        crate::search::spawn_maintainer(state.search.clone(), state.db.clone(), &state.events);
         spawn_invalidation_listener(&state);
-        crate::queue::notify::spawn_periodic(state.clone().into_inner());
+        crate::queue::notify::spawn_periodic(state.services.clone());
         let server = run(listener, state.clone())?;
         tracing::info!(
             address = %format!("http://{}", state.config.bind.ip()),
@@ -181,7 +204,7 @@ impl Application {
         );
         // A new site is claimed by whoever can read this log, not by whoever
         // reaches the set-up page first.
-        if let Some(code) = crate::admin::auth::users::setup_code(&state.db).await? {
+        if let Some(code) = crate::auth::users::setup_code(&state.db).await? {
             tracing::warn!(
                 setup = %format!("{}admin/setup", state.config.public_url),
                 %code,

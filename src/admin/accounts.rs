@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{password, sessions, users, EmailAddress, Role, Session, User};
 use super::view::{self, require_owner, AdminChrome};
+use crate::auth::{password, sessions, users, EmailAddress, Role, Session, User};
 use crate::comics::settings;
 use crate::error::AppError;
 use crate::render::theme;

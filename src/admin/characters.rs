@@ -5,8 +5,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Session;
 use super::view::{self, AdminChrome};
+use crate::auth::Session;
 use crate::comics::characters::{self, Appearance, CastEntry, CastError, CharacterEdit};
 use crate::comics::{CharacterId, MediaId, PageId, Slug};
 use crate::error::AppError;

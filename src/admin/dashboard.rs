@@ -3,12 +3,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::auth::Session;
-use super::view::{self, local_time, AdminChrome};
+use super::view::{self, AdminChrome};
+use crate::auth::Session;
 use crate::comics::pages::{self, AdminPageRow};
 use crate::error::AppError;
 use crate::queue::{self, Buffer};
 use crate::startup::AppState;
+use crate::time::local_time;
 
 #[derive(Serialize)]
 struct DashboardTemplate {

@@ -4,14 +4,15 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Session;
-use super::view::{self, local_input, local_time, parse_local_input, AdminChrome};
+use super::view::{self, AdminChrome};
+use crate::auth::Session;
 use crate::comics::editing::{self, ApplyError, PageDraft, Publish, SaveOutcome};
 use crate::comics::{self, PageId, PageStatus};
 use crate::error::AppError;
 use crate::media::view::Thumb;
 use crate::render::json_for_script;
 use crate::startup::AppState;
+use crate::time::{local_input, local_time, parse_local_input};
 
 #[derive(Serialize)]
 struct EditorTemplate {

@@ -6,9 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::auth::guard::ANON_CSRF_COOKIE;
-use super::auth::{password, sessions, users, EmailAddress, Session};
+use super::guard::ANON_CSRF_COOKIE;
 use super::view::{self, Flash};
+use crate::auth::{password, sessions, users, EmailAddress, Session};
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -156,7 +156,7 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
-    let address = super::auth::ratelimit::client_key(state.client_ip(&req));
+    let address = crate::net::client_key(state.client_ip(&req));
     let settings = crate::comics::settings::load(&state.db).await?;
     let again = |message: String, status| {
         let ctx = LoginTemplate {
@@ -297,7 +297,7 @@ pub async fn setup(
     use secrecy::ExposeSecret;
     let form = form.into_inner();
     // Whoever reaches a new site first must also see its log: the code.
-    let address = super::auth::ratelimit::client_key(state.client_ip(&req));
+    let address = crate::net::client_key(state.client_ip(&req));
     if let Err(wait) = state.login_limiter.check("(set-up)", address, false) {
         return Err(AppError::TooManyRequests {
             message: "Too many set-up attempts. Please wait and try again.".into(),

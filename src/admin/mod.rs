@@ -7,10 +7,10 @@
 //! refuses anonymous visitors.
 
 pub mod accounts;
-pub mod auth;
 pub mod characters;
 pub mod dashboard;
 pub mod editor;
+pub mod guard;
 pub mod login;
 pub mod newsletter;
 pub mod pages;
@@ -208,7 +208,7 @@ pub const PUBLIC_PATHS: &[&str] = &["/login", "/setup"];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let mut scope = web::scope("/admin")
-        .wrap(from_fn(auth::guard::admin_guard))
+        .wrap(from_fn(guard::admin_guard))
         .app_data(web::FormConfig::default().limit(1 << 20))
         .app_data(web::JsonConfig::default().limit(1 << 20));
     for (_, path, route) in route_table() {

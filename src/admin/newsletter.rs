@@ -6,8 +6,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Session;
-use super::view::{self, local_time, require_owner, AdminChrome};
+use super::view::{self, require_owner, AdminChrome};
+use crate::auth::Session;
 use crate::comics::{self, settings, PageId};
 use crate::error::AppError;
 use crate::newsletter::outbox::{self, Kind, Mailing, Trouble};
@@ -15,6 +15,7 @@ use crate::newsletter::sender::{self, SenderState, AUTO, AUTO_SINCE};
 use crate::newsletter::subscribers::{self, Counts, Filter, Status, Subscriber};
 use crate::newsletter::{compose, tokens::Purpose};
 use crate::startup::AppState;
+use crate::time::local_time;
 
 const PER_PAGE: i64 = 50;
 
@@ -411,7 +412,7 @@ pub async fn send_digest(
     let id = outbox::create_mailing(&state.db, &mailing, now)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("digest refused as a duplicate")))?;
-    state.newsletter.wake_all(&state).await;
+    state.newsletter.wake_all(&state.events).await;
     tracing::info!(
         mailing = id,
         pages = pages.len(),
@@ -505,7 +506,7 @@ pub async fn retry(
     require_owner(&session)?;
     let id = path.into_inner();
     let n = outbox::retry_failed(&state.db, id, crate::db::now()).await?;
-    state.newsletter.wake_all(&state).await;
+    state.newsletter.wake_all(&state.events).await;
     Ok(view::ok(
         &format!("/admin/newsletter/{id}"),
         &format!("{n} failed mail(s) queued again."),

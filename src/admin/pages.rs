@@ -4,11 +4,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Session;
-use super::view::{self, local_time, AdminChrome};
+use super::view::{self, AdminChrome};
+use crate::auth::Session;
 use crate::comics::{self, ChapterId, PageId, PageStatus, SeriesId};
 use crate::error::AppError;
 use crate::startup::AppState;
+use crate::time::local_time;
 
 #[derive(Deserialize)]
 pub struct ListQuery {

@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Session;
 use super::view::{self, AdminChrome};
+use crate::auth::Session;
 use crate::comics::settings;
 use crate::error::AppError;
 use crate::queue::{self, Buffer, DAY_NAMES};

@@ -3,8 +3,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::Session;
 use super::view::{self, AdminChrome};
+use crate::auth::Session;
 use crate::comics::{self, ChapterId, SeriesId, Slug};
 use crate::error::AppError;
 use crate::startup::AppState;

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::auth::Session;
+use crate::auth::Session;
 use crate::error::AppError;
 use crate::media;
 use crate::startup::AppState;

@@ -29,7 +29,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::{sessions, Session};
+use crate::auth::{sessions, Session};
 use crate::comics::editing::{self, PageDraft, SaveOutcome};
 use crate::comics::PageId;
 use crate::error::AppError;

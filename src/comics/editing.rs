@@ -438,10 +438,7 @@ pub async fn create_blank(
     chapter: Option<ChapterId>,
 ) -> Result<PageId, sqlx::Error> {
     let mut conn = db.pool().acquire().await?;
-    let slug = format!(
-        "untitled-{}",
-        &crate::admin::auth::sessions::random_token()[..8]
-    );
+    let slug = format!("untitled-{}", &crate::tokens::random_token()[..8]);
     let new = super::pages::NewPage {
         series_id: series,
         chapter_id: chapter,

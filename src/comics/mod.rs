@@ -13,6 +13,7 @@ pub mod characters;
 pub mod editing;
 pub mod model;
 pub mod pages;
+pub mod searchable;
 pub mod series;
 pub mod settings;
 pub mod static_pages;

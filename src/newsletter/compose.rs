@@ -10,8 +10,8 @@ use crate::comics::{self, Page, PageId};
 use crate::email::Mail;
 use crate::error::AppError;
 use crate::media::view::Picture;
-use crate::reader::site::{dates, Site};
-use crate::startup::AppState;
+use crate::site::{dates, SiteData};
+use crate::startup::Services;
 
 /// Stands in a mailing's stored body for each recipient's unsubscribe URL.
 pub const UNSUBSCRIBE_MARK: &str = "%%HALFTONE_UNSUBSCRIBE_URL%%";
@@ -33,7 +33,7 @@ struct ConfirmContext<'a> {
 
 /// The mail that asks an address to confirm it wants the newsletter.
 pub fn confirmation(
-    state: &AppState,
+    state: &Services,
     site_title: &str,
     to: Mailbox,
     confirm_url: &str,
@@ -87,14 +87,15 @@ struct MailImage {
 /// Renders a mailing about `pages` (visible ones only; the caller checked).
 /// `intro` is the author's Markdown, sanitized like everything they write.
 pub async fn mailing(
-    state: &AppState,
+    state: &Services,
     kind: Kind,
     subject: Option<&str>,
     intro: &str,
     pages: &[Page],
     created_by: Option<i64>,
 ) -> Result<NewMailing, AppError> {
-    let site = Site::load(state, None).await?;
+    let site = SiteData::load(&state.db, &state.assets).await?;
+    let urls = site.urls(state.config.base_url());
     let ids: Vec<PageId> = pages.iter().map(|p| p.id).collect();
     let images = comics::pages::images_for(&state.db, &ids).await?;
     let entries = pages
@@ -104,7 +105,7 @@ pub async fn mailing(
                 let picture = Picture::new(&i.media, &i.alt_text, false);
                 let width = i.media.width.clamp(1, MAIL_IMAGE_WIDTH);
                 MailImage {
-                    src: site.urls.absolute(&picture.fallback),
+                    src: urls.absolute(&picture.fallback),
                     alt: if i.alt_text.trim().is_empty() {
                         page.title.clone()
                     } else {
@@ -116,9 +117,7 @@ pub async fn mailing(
             });
             PageEntry {
                 title: page.title.clone(),
-                url: site
-                    .urls
-                    .absolute(&site.urls.comic(page.series_id, &page.slug)),
+                url: urls.absolute(&urls.comic(page.series_id, &page.slug)),
                 date: dates(page.published_at.or(page.live_at)).0,
                 chapter: page.chapter_title.clone(),
                 image,
@@ -160,7 +159,7 @@ pub async fn mailing(
 /// One recipient's copy of a mailing: their unsubscribe link in the body and
 /// in the `List-Unsubscribe` headers (RFC 2369, one-click per RFC 8058).
 pub fn personal(
-    state: &AppState,
+    state: &Services,
     site_title: &str,
     body: &Body,
     to: Mailbox,
@@ -192,7 +191,7 @@ pub fn personal(
     }
 }
 
-fn message_id(state: &AppState, kind: &str, delivery: i64) -> String {
+fn message_id(state: &Services, kind: &str, delivery: i64) -> String {
     let host = state.config.public_url.host_str().unwrap_or("localhost");
     format!("halftone.{kind}.{delivery}@{host}")
 }

@@ -7,16 +7,16 @@
 //! - `compose`: the mails themselves (templates in `templates/email/`).
 //! - `sender`: the background sender (rate, lease, retries) and the
 //!   announcer that makes a mailing when pages go live.
-//! - `web`: the reader's side (`/subscribe`, `/unsubscribe`).
 //!
-//! The admin's side is `admin::newsletter`.
+//! The reader's side (`/subscribe`, `/unsubscribe`) is `reader::subscribe`,
+//! the admin's `admin::newsletter`. The background work takes a `Worker`
+//! (the shared services and this handle), never the web layer's state.
 
 pub mod compose;
 pub mod outbox;
 pub mod sender;
 pub mod subscribers;
 pub mod tokens;
-pub mod web;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -26,7 +26,23 @@ use std::time::Duration;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::{watch, Notify, OnceCell};
 
-use crate::startup::AppState;
+use crate::events::Events;
+use crate::startup::Services;
+
+/// What the sender and the announcer work with.
+#[derive(Clone)]
+pub struct Worker {
+    pub services: Services,
+    pub newsletter: Arc<Newsletter>,
+}
+
+impl std::ops::Deref for Worker {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
 
 /// The newsletter's share of `AppState`.
 pub struct Newsletter {
@@ -66,10 +82,10 @@ impl Newsletter {
     }
 
     /// The key for signed links (loaded or made once per process).
-    pub async fn signer(&self, state: &AppState) -> Result<tokens::Signer, sqlx::Error> {
+    pub async fn signer(&self, services: &Services) -> Result<tokens::Signer, sqlx::Error> {
         self.signer
             .get_or_try_init(|| {
-                tokens::Signer::load(&state.db, state.config.newsletter.secret.as_ref())
+                tokens::Signer::load(&services.db, services.config.newsletter.secret.as_ref())
             })
             .await
             .cloned()
@@ -88,12 +104,9 @@ impl Newsletter {
 
     /// Tells the sender on this node and, through events, on every node
     /// that work was queued.
-    pub async fn wake_all(&self, state: &AppState) {
+    pub async fn wake_all(&self, events: &Events) {
         self.wake.notify_one();
-        state
-            .events
-            .publish("newsletter", serde_json::json!({}))
-            .await;
+        events.publish("newsletter", serde_json::json!({})).await;
     }
 
     fn stop_signal(&self) -> watch::Receiver<bool> {
@@ -101,26 +114,26 @@ impl Newsletter {
     }
 
     /// Starts the sender and the announcer on this node.
-    pub fn start(state: &Arc<AppState>) {
-        if !state.mailer.is_enabled() {
+    pub fn start(worker: Worker) {
+        if !worker.mailer.is_enabled() {
             return;
         }
-        let handle = sender::spawn(state.clone());
-        if let Ok(mut task) = state.newsletter.task.lock() {
+        let handle = sender::spawn(worker.clone());
+        if let Ok(mut task) = worker.newsletter.task.lock() {
             *task = Some(handle);
         }
-        sender::spawn_announcer(state.clone());
+        sender::spawn_announcer(worker.clone());
         // Other nodes' "work queued" events wake this node's sender too.
-        let mut events = state.events.subscribe();
-        let mut stop = state.newsletter.stop_signal();
-        let weak = Arc::downgrade(state);
+        let mut events = worker.events.subscribe();
+        let mut stop = worker.newsletter.stop_signal();
+        let weak = Arc::downgrade(&worker.newsletter);
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     event = events.recv() => match event {
                         Ok(e) if e.topic == "newsletter" => {
-                            let Some(state) = weak.upgrade() else { break };
-                            state.newsletter.wake.notify_one();
+                            let Some(newsletter) = weak.upgrade() else { break };
+                            newsletter.wake.notify_one();
                         }
                         Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => break,

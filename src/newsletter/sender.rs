@@ -18,10 +18,10 @@ use lettre::message::Mailbox;
 use super::compose;
 use super::outbox::{self, Body, Due};
 use super::tokens::Purpose;
+use super::Worker;
 use crate::comics::{self, settings, PageId};
 use crate::db::Db;
 use crate::email::SendError;
-use crate::startup::AppState;
 
 /// Deliveries fetched per query.
 const BATCH: i64 = 20;
@@ -114,7 +114,7 @@ enum Step {
 
 /// Starts the sender on this node (every node runs one; the lease decides
 /// which of them sends).
-pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(state: Worker) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let newsletter = &state.newsletter;
         let mut stop = newsletter.stop_signal();
@@ -180,7 +180,7 @@ fn lease_ms(config: &crate::config::NewsletterConfig, gap: Duration) -> i64 {
 impl Run {
     async fn step(
         &mut self,
-        state: &AppState,
+        state: &Worker,
         stop: &tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<Step> {
         let config = &state.config.newsletter;
@@ -324,7 +324,7 @@ impl Run {
     /// Builds the mail for a claimed delivery, or says why it is not sent.
     async fn prepare(
         &mut self,
-        state: &AppState,
+        state: &Worker,
         site_title: &str,
         due: &Due,
     ) -> anyhow::Result<Prepared> {
@@ -375,7 +375,7 @@ impl Run {
 /// Mails subscribers about pages that went live, when the author switched
 /// automatic mailing on. Runs on every node, after every content change and
 /// every `check_secs`; the UNIQUE `auto_page_id` makes one mailing per page.
-pub fn spawn_announcer(state: Arc<AppState>) {
+pub fn spawn_announcer(state: Worker) {
     tokio::spawn(async move {
         let mut events = state.events.subscribe();
         let mut stop = state.newsletter.stop_signal();
@@ -405,7 +405,7 @@ pub fn spawn_announcer(state: Arc<AppState>) {
 
 /// Makes the mailing for pages that went live since the last check.
 /// Returns its id when one was made.
-pub async fn announce(state: &AppState) -> anyhow::Result<Option<i64>> {
+pub async fn announce(state: &Worker) -> anyhow::Result<Option<i64>> {
     let map = settings::load_map(&state.db).await?;
     if map.get(AUTO).map(String::as_str) != Some("1") {
         return Ok(None);
@@ -433,7 +433,7 @@ pub async fn announce(state: &AppState) -> anyhow::Result<Option<i64>> {
             pages = pages.len(),
             "new pages went live; mailing subscribers"
         );
-        state.newsletter.wake_all(state).await;
+        state.newsletter.wake_all(&state.events).await;
     }
     Ok(made)
 }

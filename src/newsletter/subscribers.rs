@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::admin::auth::EmailAddress;
 use crate::db::{self, Db};
+use crate::email::EmailAddress;
 
 /// Seconds before a second confirmation mail goes to the same address:
 /// the form must not become a way to flood somebody's inbox.

@@ -1,20 +1,18 @@
 //! The buffer warning by mail: when fewer pages than the author's minimum
 //! are queued, the owners get one mail (at most one a day).
 
-use std::sync::Arc;
-
 use lettre::message::Mailbox;
 
-use crate::admin::auth::{users, Role};
+use crate::auth::{users, Role};
 use crate::comics::settings;
 use crate::email::Mail;
-use crate::startup::AppState;
+use crate::startup::Services;
 
 const WARN_EVERY_SECS: i64 = 24 * 3600;
 
 /// Checks the buffer in the background (after a schedule change).
-pub fn check_soon(state: &actix_web::web::Data<AppState>) {
-    let state = state.clone();
+pub fn check_soon(services: &Services) {
+    let state = services.clone();
     tokio::spawn(async move {
         if let Err(error) = check(&state).await {
             tracing::warn!(error = format!("{error:#}"), "buffer check failed");
@@ -23,7 +21,7 @@ pub fn check_soon(state: &actix_web::web::Data<AppState>) {
 }
 
 /// Runs the check every `admin.buffer_check_secs`.
-pub fn spawn_periodic(state: Arc<AppState>) {
+pub fn spawn_periodic(state: Services) {
     let every = std::time::Duration::from_secs(state.config.admin.buffer_check_secs.max(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -38,7 +36,7 @@ pub fn spawn_periodic(state: Arc<AppState>) {
 
 /// Sends the warning if the buffer is low and none was sent in the last day.
 /// Returns whether a mail went out.
-pub async fn check(state: &AppState) -> anyhow::Result<bool> {
+pub async fn check(state: &Services) -> anyhow::Result<bool> {
     if !state.mailer.is_enabled() {
         return Ok(false);
     }
@@ -80,7 +78,7 @@ pub async fn check(state: &AppState) -> anyhow::Result<bool> {
         .map(|t| {
             format!(
                 "The last queued page goes live {}.",
-                crate::admin::view::local_time(t, cadence.tz.name())
+                crate::time::local_time(t, cadence.tz.name())
             )
         })
         .unwrap_or_else(|| {

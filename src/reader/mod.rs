@@ -13,13 +13,13 @@ pub mod search;
 pub mod seo;
 pub mod site;
 pub mod static_pages;
+pub mod subscribe;
 pub mod taxonomy;
 pub mod welcome;
 
 use actix_web::web;
 
 use crate::feeds;
-use crate::newsletter::web as newsletter;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(comic::home))
@@ -36,15 +36,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(series_routes),
         )
         .route("/search", web::get().to(search::search))
-        .route("/subscribe", web::get().to(newsletter::form))
-        .route("/subscribe", web::post().to(newsletter::subscribe))
-        .route(
-            "/subscribe/confirm",
-            web::get().to(newsletter::confirm_page),
-        )
-        .route("/subscribe/confirm", web::post().to(newsletter::confirm))
-        .route("/unsubscribe", web::get().to(newsletter::unsubscribe_page))
-        .route("/unsubscribe", web::post().to(newsletter::unsubscribe))
+        .route("/subscribe", web::get().to(subscribe::form))
+        .route("/subscribe", web::post().to(subscribe::subscribe))
+        .route("/subscribe/confirm", web::get().to(subscribe::confirm_page))
+        .route("/subscribe/confirm", web::post().to(subscribe::confirm))
+        .route("/unsubscribe", web::get().to(subscribe::unsubscribe_page))
+        .route("/unsubscribe", web::post().to(subscribe::unsubscribe))
         .configure(legacy::routes)
         .configure(series_routes)
         .route("/{slug}", web::get().to(static_pages::show));

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::admin::auth::{sessions, Session};
+use crate::auth::{sessions, Session};
 use crate::cache::Rendered;
 use crate::error::AppError;
 use crate::render::escape_html;

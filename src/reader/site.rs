@@ -5,51 +5,10 @@
 use serde::Serialize;
 
 use crate::comics::settings::SiteSettings;
-use crate::comics::{self, Series, SeriesId, StaticPageLink};
+use crate::comics::{Series, SeriesId, StaticPageLink};
 use crate::error::AppError;
+pub use crate::site::{dates, SiteData, Urls};
 use crate::startup::AppState;
-
-/// What every page needs from the database: settings, series, menu links.
-/// Kept in memory (`AppState::site_data`) and reloaded on content changes.
-#[derive(Debug, Clone)]
-pub struct SiteData {
-    pub settings: SiteSettings,
-    pub series: Vec<Series>,
-    pub static_links: Vec<StaticPageLink>,
-    /// The logo's image, when the creator set one.
-    pub logo: Option<crate::comics::MediaRef>,
-    /// `/theme.css` and its version, unless the look is the default.
-    pub theme: Option<(String, String)>,
-}
-
-impl SiteData {
-    /// What an error page uses before anything was loaded.
-    pub fn fallback() -> Self {
-        SiteData {
-            settings: SiteSettings::default(),
-            series: Vec::new(),
-            static_links: Vec::new(),
-            logo: None,
-            theme: None,
-        }
-    }
-
-    pub async fn load(state: &AppState) -> Result<Self, AppError> {
-        let settings = comics::settings::load(&state.db).await?;
-        let logo = match settings.logo {
-            Some(id) => crate::media::store::media_ref(&state.db, id).await?,
-            None => None,
-        };
-        let theme = settings.look().css(&state.assets);
-        Ok(SiteData {
-            series: comics::series::list(&state.db).await?,
-            static_links: comics::static_pages::nav_links(&state.db).await?,
-            settings,
-            logo,
-            theme,
-        })
-    }
-}
 
 /// The site as one request sees it.
 pub struct Site {
@@ -72,7 +31,7 @@ impl Site {
     pub async fn load(state: &AppState, series_slug: Option<&str>) -> Result<Self, AppError> {
         let data = state
             .site_data
-            .get_or_load(&state.cache, || SiteData::load(state))
+            .get_or_load(&state.cache, || SiteData::load(&state.db, &state.assets))
             .await?;
         Self::from_data(state, &data, series_slug)
     }
@@ -90,6 +49,7 @@ impl Site {
             logo,
             theme,
         } = data.clone();
+        let urls = data.urls(state.config.base_url());
         let current = match series_slug {
             Some(slug) => Some(
                 series
@@ -99,11 +59,6 @@ impl Site {
             ),
             None if series.is_empty() => None,
             None => Some(0),
-        };
-        let urls = Urls {
-            base: state.config.base_url().to_owned(),
-            primary: series.first().map(|s| s.id),
-            slugs: series.iter().map(|s| (s.id, s.slug.clone())).collect(),
         };
         Ok(Self {
             settings,
@@ -323,57 +278,6 @@ impl FeedLinks {
     }
 }
 
-/// Builds every reader URL. The primary series lives at the root; others
-/// under `/series/{slug}`, so a one-series site never shows "series" anywhere.
-#[derive(Debug, Clone)]
-pub struct Urls {
-    pub base: String,
-    primary: Option<SeriesId>,
-    slugs: Vec<(SeriesId, String)>,
-}
-
-impl Urls {
-    pub fn prefix(&self, series: SeriesId) -> String {
-        if Some(series) == self.primary {
-            return String::new();
-        }
-        match self.slugs.iter().find(|(id, _)| *id == series) {
-            Some((_, slug)) => format!("/series/{slug}"),
-            None => String::new(),
-        }
-    }
-
-    pub fn home(&self, series: SeriesId) -> String {
-        let prefix = self.prefix(series);
-        if prefix.is_empty() {
-            "/".to_owned()
-        } else {
-            prefix
-        }
-    }
-
-    pub fn comic(&self, series: SeriesId, slug: &str) -> String {
-        format!("{}/comic/{slug}", self.prefix(series))
-    }
-
-    pub fn archive(&self, series: SeriesId) -> String {
-        format!("{}/archive", self.prefix(series))
-    }
-
-    pub fn chapter(&self, series: SeriesId, slug: &str) -> String {
-        format!("{}/chapter/{slug}", self.prefix(series))
-    }
-
-    pub fn random(&self, series: SeriesId) -> String {
-        format!("{}/random", self.prefix(series))
-    }
-
-    /// Absolute URL for feeds, sitemaps and share cards.
-    pub fn absolute(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
 /// `<head>` metadata: title, description, canonical URL, OpenGraph/Twitter
 /// card and schema.org JSON-LD.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -412,16 +316,5 @@ impl Meta {
             og_type: "website",
             ..Self::default()
         }
-    }
-}
-
-/// "3 May 2010" and "2010-05-03T00:00:00Z" from Unix seconds.
-pub fn dates(ts: Option<i64>) -> (String, String) {
-    match ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
-        Some(dt) => (
-            dt.format("%-d %B %Y").to_string(),
-            dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        ),
-        None => (String::new(), String::new()),
     }
 }

@@ -11,12 +11,11 @@ mod index;
 
 pub use index::{BuiltIndex, Hit, Results, SearchDoc};
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::db::{Db, DbText};
-use crate::startup::AppState;
+use crate::db::Db;
+use crate::events::Events;
 
 /// Results per page of the results list.
 pub const PER_PAGE: usize = 10;
@@ -64,13 +63,12 @@ impl Search {
 
 /// Builds the index now and keeps it current: a `content` event (from any
 /// node) schedules a rebuild; events arriving meanwhile are folded into it.
-pub fn spawn_maintainer(state: &Arc<AppState>) {
-    let state = state.clone();
-    let mut events = state.events.subscribe();
+pub fn spawn_maintainer(search: Arc<Search>, db: Db, events: &Events) {
+    let mut events = events.subscribe();
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(500);
         loop {
-            match state.search.rebuild(&state.db).await {
+            match search.rebuild(&db).await {
                 Ok(()) => break,
                 Err(error) => {
                     tracing::warn!(%error, "cannot build the search index yet; retrying");
@@ -88,76 +86,28 @@ pub fn spawn_maintainer(state: &Arc<AppState>) {
             // Let a burst of changes (a bulk edit) settle into one rebuild.
             tokio::time::sleep(Duration::from_millis(50)).await;
             while events.try_recv().is_ok() {}
-            if let Err(error) = state.search.rebuild(&state.db).await {
+            if let Err(error) = search.rebuild(&db).await {
                 tracing::warn!(%error, "search index not rebuilt; it will be on the next change");
             }
         }
     });
 }
 
-type PageRow = (
-    i64,
-    i64,
-    DbText,
-    DbText,
-    DbText,
-    DbText,
-    i64,
-    Option<DbText>,
-);
-
-/// Every published page with what it is searched by: four queries in all.
+/// Every published page with what it is searched by (the comics domain
+/// reads its own tables: four queries in all).
 pub async fn load_docs(db: &Db) -> Result<Vec<SearchDoc>, sqlx::Error> {
-    let pages: Vec<PageRow> = sqlx::query_as(
-        "SELECT p.id, p.series_id, p.title, p.transcript, p.hover_text, p.notes, p.live_at, c.title \
-         FROM pages p LEFT JOIN chapters c ON c.id = p.chapter_id \
-         WHERE p.status = 'published' AND p.live_at IS NOT NULL",
-    )
-    .fetch_all(db)
-    .await?;
-    let mut extra: HashMap<i64, (String, String)> = HashMap::new();
-    let alts: Vec<(i64, DbText)> = sqlx::query_as(
-        "SELECT i.page_id, i.alt_text FROM page_images i JOIN pages p ON p.id = i.page_id \
-         WHERE p.status = 'published' ORDER BY i.page_id, i.position",
-    )
-    .fetch_all(db)
-    .await?;
-    for (page, alt) in alts {
-        let entry = extra.entry(page).or_default();
-        entry.0.push_str(&alt.0);
-        entry.0.push('\n');
-    }
-    let labels: Vec<(i64, DbText)> = sqlx::query_as(
-        "SELECT pt.page_id, t.name FROM page_tags pt JOIN tags t ON t.id = pt.tag_id \
-         UNION ALL SELECT pc.page_id, c.name FROM page_characters pc JOIN characters c ON c.id = pc.character_id",
-    )
-    .fetch_all(db)
-    .await?;
-    for (page, label) in labels {
-        let entry = extra.entry(page).or_default();
-        entry.1.push_str(&label.0);
-        entry.1.push('\n');
-    }
-    Ok(pages
+    Ok(crate::comics::searchable::load(db)
+        .await?
         .into_iter()
-        .map(
-            |(id, series_id, title, transcript, hover, notes, live_at, chapter)| {
-                let (mut images, mut labels) = extra.remove(&id).unwrap_or_default();
-                images.push_str(&hover.0);
-                if let Some(chapter) = chapter {
-                    labels.push_str(&chapter.0);
-                }
-                SearchDoc {
-                    id,
-                    series_id,
-                    title: title.0,
-                    transcript: transcript.0,
-                    images,
-                    notes: notes.0,
-                    labels,
-                    live_at,
-                }
-            },
-        )
+        .map(|p| SearchDoc {
+            id: p.id,
+            series_id: p.series_id,
+            title: p.title,
+            transcript: p.transcript,
+            images: p.images,
+            notes: p.notes,
+            labels: p.labels,
+            live_at: p.live_at,
+        })
         .collect())
 }

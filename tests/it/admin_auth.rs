@@ -1,7 +1,7 @@
 //! Accounts and the admin's front door: set-up, login, throttling, CSRF,
 //! sessions, and every route refusing anonymous visitors.
 
-use halftone::admin::auth::Role;
+use halftone::auth::Role;
 
 use crate::common::admin::{hidden_csrf, PASSWORD};
 use crate::common::spawn_app;
@@ -99,9 +99,7 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .expect("post");
     assert!(mismatch.text().await.expect("body").contains("differ"));
     assert_eq!(
-        halftone::admin::auth::users::count(&app.db)
-            .await
-            .expect("count"),
+        halftone::auth::users::count(&app.db).await.expect("count"),
         0
     );
 
@@ -179,9 +177,7 @@ async fn first_run_offers_setup_once_and_logs_the_owner_in() {
         .expect("post");
     assert_eq!(late.headers()["location"], "/admin/login");
     assert_eq!(
-        halftone::admin::auth::users::count(&app.db)
-            .await
-            .expect("count"),
+        halftone::auth::users::count(&app.db).await.expect("count"),
         1
     );
 }
@@ -810,9 +806,7 @@ async fn racing_set_ups_make_exactly_one_owner() {
     });
     futures_util::future::join_all(attempts).await;
     assert_eq!(
-        halftone::admin::auth::users::count(&app.db)
-            .await
-            .expect("count"),
+        halftone::auth::users::count(&app.db).await.expect("count"),
         1,
         "one owner, whoever won"
     );

@@ -76,7 +76,7 @@ async fn a_reader_pages_with_the_keyboard_bookmarks_and_is_welcomed_back() {
 async fn the_editor_keeps_every_word_through_a_server_restart() {
     let mut app = spawn_app().await;
     seed_pages(&app, 2, 0).await;
-    app.create_user("ada@example.com", halftone::admin::auth::Role::Owner)
+    app.create_user("ada@example.com", halftone::auth::Role::Owner)
         .await;
     let page: i64 = sqlx::query_scalar("SELECT id FROM pages WHERE slug = 'p2'")
         .fetch_one(app.db.pool())
@@ -283,7 +283,7 @@ async fn cast_cards_work_with_and_without_a_portrait() {
 async fn the_admin_fits_a_phone() {
     let app = spawn_app().await;
     seed_pages(&app, 30, 3).await;
-    app.create_user("phone@example.com", halftone::admin::auth::Role::Owner)
+    app.create_user("phone@example.com", halftone::auth::Role::Owner)
         .await;
     let Some(browser) = browser::start_phone().await else {
         return;

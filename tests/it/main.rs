@@ -8,6 +8,7 @@ mod admin_auth;
 mod admin_editor;
 mod admin_manage;
 mod analytics;
+mod architecture;
 mod browser;
 mod cache;
 mod cli;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use halftone::admin::auth::{EmailAddress, Role};
+use halftone::auth::{EmailAddress, Role};
 use halftone::newsletter::tokens::Purpose;
 use halftone::newsletter::{compose, outbox, subscribers};
 
@@ -562,7 +562,7 @@ async fn an_smtp_outage_is_retried_with_backoff_shown_to_the_owner_and_loses_not
     confirmed(&app, &readers).await;
     let pages = page_ids(&app).await;
     let mailing = queue_digest(&app, &pages).await;
-    app.state.newsletter.wake_all(&app.state).await;
+    app.state.newsletter.wake_all(&app.state.events).await;
     // A reader subscribing during the outage is not lost either.
     assert_eq!(subscribe(&app, "late@example.com").await.0, 200);
 
@@ -681,7 +681,7 @@ async fn a_refused_address_is_shown_as_failed_and_can_be_retried() {
     )
     .await;
     let mailing = queue_digest(&app, &page_ids(&app).await).await;
-    app.state.newsletter.wake_all(&app.state).await;
+    app.state.newsletter.wake_all(&app.state.events).await;
     sink.wait_for_mail_to("ok@example.com", WAIT).await;
     let deadline = Instant::now() + WAIT;
     while outbox::mailing(&app.db, mailing)

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
-use halftone::admin::auth::{password, users, EmailAddress, Role};
+use halftone::auth::{password, users, EmailAddress, Role};
 use reqwest::cookie::CookieStore;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;

@@ -2,9 +2,6 @@
 //! holds its SHA-256, the user and the CSRF token. Deleting rows ends
 //! sessions everywhere (logout, password change).
 
-use rand::RngCore;
-use sha2::{Digest, Sha256};
-
 use super::users::{Role, User};
 use crate::db::Db;
 
@@ -14,16 +11,7 @@ pub const IDLE_SECS: i64 = 7 * 24 * 3600;
 /// …and after this long in any case.
 pub const ABSOLUTE_SECS: i64 = 30 * 24 * 3600;
 
-/// 32 random bytes, hex.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use crate::tokens::{hash_token, random_token};
 
 /// A logged-in request's identity.
 #[derive(Debug, Clone)]

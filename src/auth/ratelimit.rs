@@ -16,22 +16,6 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// The key every per-network limit uses (login, subscribe form): the
-/// client's IPv4 address, or its IPv6 /64 — one machine usually holds a
-/// whole /64, so keying on single IPv6 addresses would let it rotate freely.
-/// (The client address comes from `AppState::client_ip`: behind trusted
-/// proxies, the one they saw.)
-pub fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => {
-            let mut octets = v6.octets();
-            octets[8..].fill(0);
-            IpAddr::from(octets)
-        }
-        ip => ip,
-    }
-}
-
 pub struct LoginLimiter {
     per_pair: DefaultKeyedRateLimiter<(String, IpAddr)>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
@@ -97,18 +81,5 @@ impl LoginLimiter {
                 .map_err(|n| n.wait_time_from(now))?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::client_key;
-
-    #[test]
-    fn ipv6_clients_are_keyed_by_their_64() {
-        let key = |addr: &str| client_key(addr.parse().expect("ip"));
-        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
-        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-        assert_eq!(key("192.0.2.7").to_string(), "192.0.2.7");
     }
 }

@@ -9,11 +9,11 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::subscribers::{self, Subscribed};
-use super::tokens::{Claim, Purpose, TokenError};
-use crate::admin::auth::EmailAddress;
+use super::site::{Chrome, Meta, Site};
+use crate::email::EmailAddress;
 use crate::error::AppError;
-use crate::reader::site::{Chrome, Meta, Site};
+use crate::newsletter::subscribers::{self, Subscribed};
+use crate::newsletter::tokens::{Claim, Purpose, TokenError};
 use crate::startup::AppState;
 
 /// What the newsletter page shows.
@@ -107,7 +107,7 @@ pub async fn subscribe(
         tracing::info!("subscribe form: honeypot filled; ignored");
         return check_inbox(&state, typed.to_lowercase()).await;
     }
-    let address = crate::admin::auth::ratelimit::client_key(state.client_ip(&req));
+    let address = crate::net::client_key(state.client_ip(&req));
     if let Err(wait) = state.newsletter.check_rate(address) {
         metrics::counter!("halftone_subscribe_total", "result" => "limited").increment(1);
         let mut response = page(
@@ -158,7 +158,7 @@ pub async fn subscribe(
     let label = match outcome {
         Subscribed::ConfirmationQueued(id) => {
             tracing::info!(subscriber = id, "new subscription; confirmation queued");
-            state.newsletter.wake_all(&state).await;
+            state.newsletter.wake_all(&state.events).await;
             "queued"
         }
         Subscribed::RecentlyAsked => "recently-asked",

@@ -15,7 +15,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::{ready, Ready};
 
-use super::sessions::{self, Session};
+use crate::auth::sessions::{self, Session};
 use crate::error::AppError;
 use crate::startup::AppState;
 

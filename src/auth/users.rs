@@ -30,59 +30,7 @@ impl Role {
     }
 }
 
-/// A validated, normalized e-mail address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct EmailAddress(String);
-
-#[cfg(test)]
-mod email_tests {
-    use super::EmailAddress;
-
-    #[test]
-    fn one_plain_address_only() {
-        for good in ["ada@example.com", " Ada.Lovelace+comics@Example.co.uk "] {
-            assert!(EmailAddress::parse(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "x@a.com,y@b.com",
-            "<x@a.com>",
-            "Ada <ada@example.com>",
-            "ada@example",
-            "ada@@example.com",
-            "ada@exa mple.com",
-            "ada@example.com\r\nBcc: eve@example.com",
-            "@example.com",
-            "ada@",
-            "",
-        ] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
-        }
-    }
-}
-
-impl EmailAddress {
-    /// One address (`ada@example.com`): checked by the mailer's own parser
-    /// (lettre's RFC 5321 rules), so what is accepted here can be sent to,
-    /// and lists (`a@x.com,b@y.com`) or display forms (`<a@x.com>`) are not.
-    pub fn parse(input: &str) -> Result<Self, String> {
-        let email = input.trim().to_lowercase();
-        let valid = email.len() <= 254
-            && email.parse::<lettre::Address>().is_ok()
-            && email.rsplit_once('@').is_some_and(|(_, domain)| {
-                domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-            });
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err(format!("“{}” is not an e-mail address.", input.trim()))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::email::EmailAddress;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
