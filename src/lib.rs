@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod feeds;
 pub mod health;
+pub mod http;
 pub mod import;
 pub mod media;
 pub mod metrics;

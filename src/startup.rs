@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Compress, DefaultHeaders, ErrorHandlers};
+use actix_web::middleware::{from_fn, Compress, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
@@ -280,52 +280,6 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// Headers every response carries: no sniffing, no framing by other sites,
-/// a Content-Security-Policy with no inline script or style anywhere (the
-/// reader's and the admin's scripts and styles are files; JSON data blocks
-/// are not scripts), no powerful browser features, and HSTS behind https.
-fn security_headers(config: &Config) -> DefaultHeaders {
-    let analytics = config
-        .analytics
-        .public_base()
-        .and_then(|base| url::Url::parse(&base).ok())
-        .map(|u| format!(" {}", u.origin().ascii_serialization()))
-        .unwrap_or_default();
-    let csp = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; \
-         img-src 'self' data: blob: https:{analytics}; font-src 'self'; \
-         connect-src 'self'{analytics}; media-src 'self'; object-src 'none'; \
-         base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
-    );
-    let mut headers = DefaultHeaders::new()
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
-        .add(("X-Frame-Options", "SAMEORIGIN"))
-        .add(("Content-Security-Policy", csp))
-        .add((
-            "Permissions-Policy",
-            "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
-        ));
-    if config.public_url.scheme() == "https" {
-        headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
-    }
-    headers
-}
-
-/// HEAD is GET without a body (RFC 9110), everywhere: uptime monitors and
-/// link checkers use it. Routes are declared for GET only, so HEAD is routed
-/// as GET here; the HTTP layer remembers the request was HEAD and sends the
-/// headers, with the GET body's length, and no body.
-async fn head_as_get(
-    mut req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    if req.method() == actix_web::http::Method::HEAD {
-        req.head_mut().method = actix_web::http::Method::GET;
-    }
-    next.call(req).await
-}
-
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let workers = state.config.workers;
     let server = HttpServer::new(move || {
@@ -334,9 +288,9 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             // then headers and compression; error pages render innermost.
             .wrap(ErrorHandlers::new().default_handler(reader::errors::render_error_page))
             .wrap(Compress::default())
-            .wrap(security_headers(&state.config))
-            .wrap(from_fn(crate::telemetry::request_context))
-            .wrap(from_fn(head_as_get))
+            .wrap(crate::http::security_headers(&state.config))
+            .wrap(from_fn(crate::http::request_context))
+            .wrap(from_fn(crate::http::head_as_get))
             .app_data(state.clone())
             .app_data(
                 web::PathConfig::default()

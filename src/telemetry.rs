@@ -1,4 +1,5 @@
-//! Logging set-up and the per-request database query counter.
+//! Logging set-up and the per-request database query counter. (The request
+//! middleware that opens the counter and the span is in `http`.)
 //!
 //! Logs are human-readable by default and JSON when `log_format = "json"`;
 //! the level comes from `HALFTONE_LOG` (or `RUST_LOG`), default `info`.
@@ -43,7 +44,9 @@ fn install(format: LogFormat, default_level: &str, test_writer: bool) {
     INIT.call_once(|| {
         let filter = std::env::var("HALFTONE_LOG")
             .or_else(|_| std::env::var("RUST_LOG"))
-            .unwrap_or_else(|_| default_level.to_owned());
+            // Tantivy narrates every commit at INFO ("save metas", "Preparing
+            // commit"…): the operator's log is about Halftone.
+            .unwrap_or_else(|_| format!("{default_level},tantivy=warn"));
         let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
         let fmt = match format {
             LogFormat::Pretty if test_writer => tracing_subscriber::fmt::layer()
@@ -86,47 +89,10 @@ pub fn count_query() {
 
 /// The id of one request, on its log lines and in `X-Request-Id`.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestId(u64);
+pub struct RequestId(pub u64);
 
 impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:016x}", self.0)
     }
-}
-
-/// The outermost middleware: request span and id, per-request query count,
-/// and request metrics.
-pub async fn request_context(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    use actix_web::http::header::{HeaderName, HeaderValue};
-    use actix_web::HttpMessage;
-    use tracing::Instrument;
-
-    let started = std::time::Instant::now();
-    let id = RequestId(rand::random());
-    req.extensions_mut().insert(id);
-    let route = req.match_pattern();
-    let method = crate::metrics::method_label(req.method());
-    let count_queries = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
-        .is_some_and(|s| s.config.debug.query_count_header);
-    // One field only: every field is formatted for every request, and the
-    // method and path are one log line away (the access log at debug).
-    let span = tracing::info_span!("request", request_id = %id);
-    tracing::debug!(parent: &span, method, path = %req.path(), "request");
-    let (response, queries) = count_queries_in(next.call(req)).instrument(span).await;
-    let mut response = response?;
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-        headers.insert(HeaderName::from_static("x-request-id"), value);
-    }
-    if count_queries {
-        if let Ok(value) = HeaderValue::from_str(&format!("db;desc=\"{queries} queries\"")) {
-            headers.insert(HeaderName::from_static("server-timing"), value);
-        }
-    }
-    crate::metrics::record_request(method, route, response.status(), started.elapsed());
-    Ok(response)
 }

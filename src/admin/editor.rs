@@ -126,12 +126,27 @@ pub async fn edit(
     view::render(&state, &req, "admin/editor.html", &ctx)
 }
 
+/// What the editor's publish buttons send: the action, the revision the
+/// author saw, and for scheduling the time in the author's zone.
 #[derive(Deserialize)]
 pub struct PublishForm {
-    action: String,
+    #[serde(flatten)]
+    action: PublishAction,
     /// The revision the author saw; refused if the draft moved on since.
     revision: i64,
-    at: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum PublishAction {
+    Now,
+    Update,
+    Unpublish,
+    Schedule {
+        #[serde(default)]
+        at: String,
+    },
+    Queue,
 }
 
 pub async fn publish(
@@ -142,46 +157,37 @@ pub async fn publish(
 ) -> Result<HttpResponse, AppError> {
     let id = PageId(path.into_inner());
     let back = format!("/admin/pages/{id}");
-    let (revision, draft) = editing::head(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if revision != form.revision {
-        return Ok(view::fail(&back, "The page changed since you opened it (another tab or person saved). Review the newest version, then publish again."));
-    }
+    let form = form.into_inner();
     let tz = crate::comics::settings::load(&state.db).await?.timezone;
-    let now = crate::db::now();
-    let (publish, done) = match form.action.as_str() {
-        "now" => (
+    let (publish, done) = match &form.action {
+        PublishAction::Now => (
             Publish::Now,
             "Published. Readers can see it now.".to_owned(),
         ),
-        "update" => (Publish::Keep, "Updated.".to_owned()),
-        "unpublish" => (
+        PublishAction::Update => (Publish::Keep, "Updated.".to_owned()),
+        PublishAction::Unpublish => (
             Publish::Unpublish,
             "Unpublished: the page is a draft again.".to_owned(),
         ),
-        "schedule" => {
-            let at = form.at.as_deref().and_then(|v| parse_local_input(v, &tz));
-            match at {
-                Some(at) if at > now => (
-                    Publish::At(at),
-                    format!("Scheduled for {}.", local_time(at, &tz)),
-                ),
-                Some(_) => {
-                    return Ok(view::fail(
-                        &back,
-                        "That time has passed: choose a time in the future, or publish now.",
-                    ))
-                }
-                None => {
-                    return Ok(view::fail(
-                        &back,
-                        "Give a date and time to schedule the page.",
-                    ))
-                }
+        PublishAction::Schedule { at } => match parse_local_input(at, &tz) {
+            Some(at) if at > crate::db::now() => (
+                Publish::At(at),
+                format!("Scheduled for {}.", local_time(at, &tz)),
+            ),
+            Some(_) => {
+                return Ok(view::fail(
+                    &back,
+                    "That time has passed: choose a time in the future, or publish now.",
+                ))
             }
-        }
-        "queue" => match crate::queue::next_free_slot(&state.db).await? {
+            None => {
+                return Ok(view::fail(
+                    &back,
+                    "Give a date and time to schedule the page.",
+                ))
+            }
+        },
+        PublishAction::Queue => match crate::queue::next_free_slot(&state.db).await? {
             Some(at) => (
                 Publish::At(at.timestamp()),
                 format!(
@@ -196,17 +202,22 @@ pub async fn publish(
                 ))
             }
         },
-        other => return Err(AppError::bad_request(format!("unknown action “{other}”"))),
     };
-    match editing::apply(&state.db, id, &draft, publish).await {
+    match editing::publish(&state.db, id, form.revision, publish).await {
         Ok(()) => {}
         Err(ApplyError::Db(e)) => return Err(e.into()),
+        Err(ApplyError::Missing) => return Err(AppError::NotFound),
         Err(e) => return Ok(view::fail(&back, &format!("Not published: {e}."))),
     }
-    if form.action == "queue" {
+    if matches!(form.action, PublishAction::Queue) {
         crate::queue::mark_in_use(&state.db).await?;
     }
-    tracing::info!(page = id.0, user = session.user.id, action = %form.action, "page publication changed");
+    tracing::info!(
+        page = id.0,
+        user = session.user.id,
+        ?publish,
+        "page publication changed"
+    );
     state.content_changed().await;
     crate::queue::notify::check_soon(&state);
     Ok(view::ok(&back, &done))
@@ -219,14 +230,10 @@ pub async fn preview(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = PageId(path.into_inner());
-    let (_, draft) = editing::head(&state.db, id)
+    let preview = editing::preview(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let page = editing::editable(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut response =
-        crate::reader::comic::render_preview(&state, page.series_id, id, &draft).await?;
+    let mut response = crate::reader::comic::render_preview(&state, preview).await?;
     response.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),

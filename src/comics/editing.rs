@@ -300,6 +300,10 @@ pub enum ApplyError {
     BadChapter,
     #[error("an image of the draft no longer exists")]
     BadImage,
+    #[error("the page changed since you opened it (another tab or person saved); review the newest version, then publish again")]
+    Stale,
+    #[error("the page no longer exists")]
+    Missing,
     #[error("{}", .0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
     #[error(transparent)]
@@ -307,7 +311,7 @@ pub enum ApplyError {
 }
 
 /// How a page should be published when its draft is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Publish {
     /// Keep the current status and dates ("Update").
     Keep,
@@ -319,6 +323,94 @@ pub enum Publish {
     Unpublish,
 }
 
+/// The page as readers would see it with its newest draft applied — what
+/// the editor's preview shows. The page row is read once; nothing is written.
+pub struct Preview {
+    pub page: super::Page,
+    pub images: Vec<super::PageImage>,
+    pub labels: Vec<super::PageLabel>,
+}
+
+pub async fn preview(db: &Db, id: PageId) -> Result<Option<Preview>, sqlx::Error> {
+    let (Some((_, draft)), Some(mut page)) =
+        (head(db, id).await?, super::pages::by_id_any(db, id).await?)
+    else {
+        return Ok(None);
+    };
+    page.title = draft.title.clone();
+    page.slug = draft.slug.clone();
+    page.hover_text = draft.hover_text.clone();
+    page.transcript = draft.transcript.clone();
+    page.notes = draft.notes.clone();
+    page.content_warning = draft.content_warning.clone();
+    let chapter = match draft.chapter_id {
+        Some(c) => super::chapters::all_in_series(db, page.series_id)
+            .await?
+            .into_iter()
+            .find(|ch| ch.id.0 == c),
+        None => None,
+    };
+    page.chapter_id = chapter.as_ref().map(|c| c.id);
+    page.chapter_slug = chapter.as_ref().map(|c| c.slug.clone());
+    page.chapter_title = chapter.as_ref().map(|c| c.title.clone());
+    page.chapter_position = chapter.as_ref().map(|c| c.position);
+    let images: Vec<(i64, String)> = draft
+        .images
+        .iter()
+        .map(|i| (i.media_id, i.alt.clone()))
+        .collect();
+    let images = super::pages::media_as_images(db, id, &images).await?;
+    let label = |kind: &str, name: &String| super::PageLabel {
+        kind: kind.into(),
+        slug: Slug::from_text(name)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        name: name.clone(),
+    };
+    let labels = draft
+        .tags
+        .iter()
+        .map(|t| label("tag", t))
+        .chain(draft.characters.iter().map(|c| label("character", c)))
+        .collect();
+    Ok(Some(Preview {
+        page,
+        images,
+        labels,
+    }))
+}
+
+/// Publishes (or updates, schedules, unpublishes) the newest draft of a page:
+/// the use case behind the editor's buttons, in one write transaction that
+/// first checks the draft is still the revision the author looked at
+/// (`seen_revision`): a save from another tab in between refuses it.
+pub async fn publish(
+    db: &Db,
+    id: PageId,
+    seen_revision: i64,
+    publish: Publish,
+) -> Result<(), ApplyError> {
+    let mut tx = db.begin_write().await?;
+    let backend = crate::config::Backend::of(&tx);
+    let page: EditablePage = sqlx::query_as(&format!(
+        "SELECT id, series_id, status, published_at, live_at, revision, updated_at FROM pages WHERE id = ?{}",
+        crate::db::dialect::for_update(backend)
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApplyError::Missing)?;
+    if page.revision != seen_revision {
+        return Err(ApplyError::Stale);
+    }
+    // The revision row is immutable and the page row is locked: reading the
+    // draft through the pool sees exactly the revision checked above.
+    let (_, draft) = head(db, id).await?.ok_or(ApplyError::Missing)?;
+    apply_in(&mut tx, &page, &draft, publish).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Applies `draft` to the page row (fields, images, tags, characters) and
 /// sets its publication, all in one transaction.
 pub async fn apply(
@@ -327,11 +419,27 @@ pub async fn apply(
     draft: &PageDraft,
     publish: Publish,
 ) -> Result<(), ApplyError> {
+    let mut tx = db.begin_write().await?;
+    let page: EditablePage = sqlx::query_as(
+        "SELECT id, series_id, status, published_at, live_at, revision, updated_at FROM pages WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApplyError::Missing)?;
+    apply_in(&mut tx, &page, draft, publish).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn apply_in(
+    tx: &mut AnyConnection,
+    page: &EditablePage,
+    draft: &PageDraft,
+    publish: Publish,
+) -> Result<(), ApplyError> {
     draft.validate().map_err(ApplyError::Invalid)?;
-    let page = editable(db, id)
-        .await?
-        .ok_or(ApplyError::Db(sqlx::Error::RowNotFound))?;
-    let mut tx = db.pool().begin().await?;
+    let id = page.id;
     if let Some(chapter) = draft.chapter_id {
         let owner: Option<SeriesId> =
             sqlx::query_scalar("SELECT series_id FROM chapters WHERE id = ?")
@@ -381,7 +489,7 @@ pub async fn apply(
         .await?;
     for (position, image) in draft.images.iter().enumerate() {
         let inserted = super::pages::insert_image(
-            &mut tx,
+            tx,
             id,
             super::MediaId(image.media_id),
             position as i64,
@@ -395,8 +503,7 @@ pub async fn apply(
             other => other?,
         }
     }
-    set_labels(&mut tx, id, &draft.tags, &draft.characters).await?;
-    tx.commit().await?;
+    set_labels(tx, id, &draft.tags, &draft.characters).await?;
     Ok(())
 }
 

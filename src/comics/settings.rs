@@ -88,3 +88,27 @@ pub async fn set(conn: &mut AnyConnection, name: &str, value: &str) -> Result<()
         .await
         .map(|_| ())
 }
+
+/// Sets `name` to `new` only if it is still `expected` (a missing setting
+/// counts as `expected`): for claims two nodes may race for, like "the
+/// buffer warning of today is mine to send".
+pub async fn compare_and_set(
+    db: &Db,
+    name: &str,
+    expected: &str,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    let _ = sqlx::query(dialect::insert_ignore_setting(Backend::of(&conn)))
+        .bind(name)
+        .bind(expected)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("UPDATE settings SET value = ? WHERE name = ? AND value = ?")
+        .bind(new)
+        .bind(name)
+        .bind(expected)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

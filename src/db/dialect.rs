@@ -34,6 +34,15 @@ pub fn begin_write(backend: Backend) -> &'static str {
     }
 }
 
+/// Locks the rows a read-then-write transaction read (MariaDB); SQLite's
+/// `BEGIN IMMEDIATE` already holds the database's write lock.
+pub fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::MySql => " FOR UPDATE",
+    }
+}
+
 /// `INSERT … ON CONFLICT` (SQLite) versus `ON DUPLICATE KEY` (MariaDB) for settings.
 pub fn upsert_setting(backend: Backend) -> &'static str {
     match backend {
@@ -45,6 +54,14 @@ pub fn upsert_setting(backend: Backend) -> &'static str {
             "INSERT INTO settings (name, value) VALUES (?, ?) \
              ON DUPLICATE KEY UPDATE value = VALUES(value)"
         }
+    }
+}
+
+/// A setting inserted only if it does not exist yet.
+pub fn insert_ignore_setting(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)",
+        Backend::MySql => "INSERT IGNORE INTO settings (name, value) VALUES (?, ?)",
     }
 }
 

@@ -60,10 +60,6 @@ pub async fn check(state: &Services) -> anyhow::Result<bool> {
     if now - warned_at < WARN_EVERY_SECS {
         return Ok(false);
     }
-    let site = map
-        .get("site.title")
-        .cloned()
-        .unwrap_or_else(|| "your comic".into());
     let owners: Vec<_> = users::list(&state.db)
         .await?
         .into_iter()
@@ -73,6 +69,19 @@ pub async fn check(state: &Services) -> anyhow::Result<bool> {
         // Nobody to tell yet (a new site): try again at the next check.
         return Ok(false);
     }
+    // Claim today's warning before sending it: a check racing this one (on
+    // this node or another) finds the claim taken and sends nothing.
+    let stored = map
+        .get("queue.warned_at")
+        .cloned()
+        .unwrap_or_else(|| "0".to_owned());
+    if !settings::compare_and_set(&state.db, "queue.warned_at", &stored, &now.to_string()).await? {
+        return Ok(false);
+    }
+    let site = map
+        .get("site.title")
+        .cloned()
+        .unwrap_or_else(|| "your comic".into());
     let when = buffer
         .runs_out_at
         .map(|t| {
@@ -111,8 +120,6 @@ pub async fn check(state: &Services) -> anyhow::Result<bool> {
             })
             .await?;
     }
-    let mut conn = state.db.pool().acquire().await?;
-    settings::set(&mut conn, "queue.warned_at", &now.to_string()).await?;
     tracing::info!(
         queued = buffer.queued,
         minimum = buffer.minimum,

@@ -188,60 +188,16 @@ async fn render_page(
 /// draft is published, with the real navigation around it.
 pub async fn render_preview(
     state: &AppState,
-    series: crate::comics::SeriesId,
-    id: crate::comics::PageId,
-    draft: &crate::comics::editing::PageDraft,
+    preview: crate::comics::editing::Preview,
 ) -> Result<HttpResponse, AppError> {
+    let crate::comics::editing::Preview {
+        page,
+        images,
+        labels,
+    } = preview;
     let mut site = Site::load(state, None).await?;
-    site.select(series);
-    let mut page = comics::pages::by_id_any(&state.db, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    page.title = draft.title.clone();
-    page.slug = draft.slug.clone();
-    page.hover_text = draft.hover_text.clone();
-    page.transcript = draft.transcript.clone();
-    page.notes = draft.notes.clone();
-    page.content_warning = draft.content_warning.clone();
-    let chapter = match draft.chapter_id {
-        Some(c) => comics::chapters::all_in_series(&state.db, series)
-            .await?
-            .into_iter()
-            .find(|ch| ch.id.0 == c),
-        None => None,
-    };
-    page.chapter_id = chapter.as_ref().map(|c| c.id);
-    page.chapter_slug = chapter.as_ref().map(|c| c.slug.clone());
-    page.chapter_title = chapter.as_ref().map(|c| c.title.clone());
-    page.chapter_position = chapter.as_ref().map(|c| c.position);
-    let now = crate::db::now();
-    let images: Vec<(i64, String)> = draft
-        .images
-        .iter()
-        .map(|i| (i.media_id, i.alt.clone()))
-        .collect();
-    let images = comics::pages::media_as_images(&state.db, id, &images).await?;
-    let navigation = comics::pages::navigation(&state.db, &page, now).await?;
-    let labels: Vec<PageLabel> = draft
-        .tags
-        .iter()
-        .map(|t| PageLabel {
-            kind: "tag".into(),
-            slug: comics::Slug::from_text(t)
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-            name: t.clone(),
-        })
-        .chain(draft.characters.iter().map(|c| {
-            PageLabel {
-                kind: "character".into(),
-                slug: comics::Slug::from_text(c)
-                    .map(|s| s.to_string())
-                    .unwrap_or_default(),
-                name: c.clone(),
-            }
-        }))
-        .collect();
+    site.select(page.series_id);
+    let navigation = comics::pages::navigation(&state.db, &page, crate::db::now()).await?;
     let view = page_view(&site, &page, &images, &labels, navigation, 0, true);
     let mut meta = Meta::new(&site, Some(&page.title), "", &view.url);
     meta.noindex = true;

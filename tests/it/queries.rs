@@ -27,8 +27,14 @@ async fn counts(app: &TestApp) -> Vec<(&'static str, u32)> {
 
 #[tokio::test]
 async fn query_count_is_the_same_for_10_and_2000_pages() {
-    // Counting what a render costs: the cache would hide it.
-    let app = crate::common::spawn_app_with(|c| c.cache.enabled = false).await;
+    // Counting what a render costs: the cache would hide it. The site data
+    // memo (settings, series, menu) lives for the page TTL: a long one, so a
+    // slow machine does not see it expire mid-count and reload it.
+    let app = crate::common::spawn_app_with(|c| {
+        c.cache.enabled = false;
+        c.cache.ttl_ms = 600_000;
+    })
+    .await;
     seed_pages(&app, 10, 2).await;
     let small = counts(&app).await;
     for (route, n) in &small {
