@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `import`, `demo`.
+//! The command line: `serve`, `migrate`, `import`, `backup`, `restore`, `user`, `demo`.
 
 use std::path::PathBuf;
 
@@ -76,6 +76,48 @@ pub enum Command {
         /// `file-time` always uses them; `none` shows no date.
         #[arg(long, value_enum, default_value_t = crate::import::Undated::Auto)]
         undated: crate::import::Undated,
+    },
+    /// Back up the whole site into one archive, or check an archive.
+    ///
+    /// The archive (`halftone-YYYYMMDD-HHMMSS.tar`, a plain tar) holds a
+    /// consistent snapshot of the database, taken while the site keeps
+    /// serving and accepting edits, every media file, the configuration
+    /// file, and a manifest with each file's SHA-256 and the rows per table.
+    /// It is written under a temporary name, flushed to disk, renamed, then
+    /// verified; older archives are pruned (backup.keep_daily, keep_weekly,
+    /// keep_monthly) only after the new one verified.
+    Backup {
+        /// Folder for the archive. Default: `backup.dir`, else data/backups.
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+        /// Check ARCHIVE instead: every checksum, every table's rows, and
+        /// that its database loads.
+        #[arg(long, value_name = "ARCHIVE", conflicts_with = "to")]
+        verify: Option<PathBuf>,
+    },
+    /// Restore a site from a backup archive (stop the site first).
+    ///
+    /// Restores into an empty site; a site with pages, accounts or images is
+    /// replaced only with --force, after a safety backup of it. The archive
+    /// is checked first and loaded into a fresh database, which replaces the
+    /// site's only when complete. Restoring a SQLite site's archive with a
+    /// mysql:// database_url (or the reverse) moves the site between engines.
+    Restore {
+        /// The archive made by `halftone backup`.
+        archive: PathBuf,
+        /// Replace a site that has content (a safety backup is made first).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write the comic as folders of images and .toml sidecars, the format
+    /// `halftone import` reads: a copy without lock-in.
+    ///
+    /// One folder per series (chapters as sub-folders with chapter.toml,
+    /// every page's texts in a .toml beside its images) and one for its
+    /// drafts; README.txt gives the import commands.
+    Export {
+        /// A new (or empty) folder.
+        dir: PathBuf,
     },
     /// Manage admin accounts from the shell.
     User {
@@ -161,6 +203,118 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("nothing was imported");
             }
         }
+        Command::Backup { to, verify } => {
+            let progress = std::sync::Arc::new(crate::backup::Progress::default());
+            if let Some(archive) = verify {
+                let manifest = {
+                    let _bar = progress.draw();
+                    crate::backup::verify(&archive, &progress).await
+                }
+                .map_err(|e| e.context(format!("{} does not verify", archive.display())))?;
+                println!(
+                    "{} is a complete backup of “{}” made {} by Halftone {} ({}): {} rows in {} \
+                     tables, {} media files; every checksum matches and its database loads.",
+                    archive.display(),
+                    manifest.site_title,
+                    crate::time::local_time(manifest.created_at, "UTC"),
+                    manifest.halftone_version,
+                    manifest.engine,
+                    manifest.tables.values().sum::<u64>(),
+                    manifest.tables.len(),
+                    manifest.media_files(),
+                );
+                return Ok(());
+            }
+            let db = Db::connect(&config).await?;
+            db.migrate().await?;
+            let dir = to.unwrap_or_else(|| config.backup_dir());
+            let done = {
+                let _bar = progress.draw();
+                crate::backup::run(
+                    &db,
+                    &config,
+                    config.file.as_deref(),
+                    &dir,
+                    crate::backup::Kind::Command,
+                    &progress,
+                )
+                .await
+            };
+            db.close().await;
+            let done = done?;
+            println!(
+                "Backed up to {} ({}, {} pages, {} media files) in {:.1} s; verified in {:.1} s.",
+                done.path.display(),
+                human_bytes(done.bytes),
+                done.manifest.tables.get("pages").copied().unwrap_or(0),
+                done.manifest.media_files(),
+                done.write_secs,
+                done.verify_secs,
+            );
+        }
+        Command::Restore { archive, force } => {
+            let progress = std::sync::Arc::new(crate::backup::Progress::default());
+            let options = crate::backup::restore::Options {
+                force,
+                config_file: config.file.clone(),
+            };
+            let restored = {
+                let _bar = progress.draw();
+                crate::backup::restore::restore(&config, &archive, &options, &progress).await
+            }?;
+            if let Some(safety) = &restored.safety_backup {
+                println!("The site as it was is saved in {}.", safety.display());
+            }
+            println!(
+                "Restored “{}” from {} in {:.1} s: {} rows in {} tables and {} media files \
+                 ({} written, {} already present), each checked against the archive.",
+                restored.manifest.site_title,
+                archive.display(),
+                restored.secs,
+                restored.tables.values().sum::<u64>(),
+                restored.tables.len(),
+                restored.media_written + restored.media_present,
+                restored.media_written,
+                restored.media_present,
+            );
+            if restored.manifest.files.contains_key("config/halftone.toml") {
+                println!(
+                    "The archive also holds the site's halftone.toml (extract it with \
+                     `tar -xf {} config/halftone.toml` if this machine needs it).",
+                    archive.display()
+                );
+            }
+        }
+        Command::Export { dir } => {
+            let db = Db::connect_existing(&config).await?.ok_or_else(|| {
+                anyhow::anyhow!("this site has no database yet: nothing to export")
+            })?;
+            db.migrate().await?;
+            let progress = std::sync::Arc::new(crate::backup::Progress::default());
+            let done = {
+                let _bar = progress.draw();
+                crate::backup::export::export(&db, &config, &dir, &progress).await
+            };
+            db.close().await;
+            let done = done?;
+            println!(
+                "Exported {} pages, {} drafts, {} chapters of {} series ({} images) to {}; see {}.",
+                done.pages,
+                done.drafts,
+                done.chapters,
+                done.series,
+                done.images,
+                dir.display(),
+                dir.join("README.txt").display()
+            );
+            if !done.missing_images.is_empty() {
+                anyhow::bail!(
+                    "{} images had no file in the media folder: {}",
+                    done.missing_images.len(),
+                    done.missing_images.join(", ")
+                );
+            }
+        }
         Command::User {
             action:
                 UserCommand::Add {
@@ -190,6 +344,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} bytes"),
+    }
 }
 
 async fn add_user(

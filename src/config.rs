@@ -54,7 +54,12 @@ pub struct Config {
     pub cache: crate::cache::CacheConfig,
     pub analytics: AnalyticsConfig,
     pub newsletter: NewsletterConfig,
+    pub backup: BackupConfig,
     pub debug: DebugConfig,
+    /// The file these settings came from, when there was one (backups keep
+    /// a copy of it).
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 /// The separate analytics service (`halftone-analytics`), when there is one.
@@ -242,6 +247,39 @@ impl Default for NewsletterConfig {
     }
 }
 
+/// Backups (`halftone backup`, and on a schedule from `serve`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Where archives go. Default: `backups` under `data_dir`. Put it on
+    /// another disk (or copy it off the machine): a backup on the disk it
+    /// protects is lost with that disk.
+    pub dir: Option<PathBuf>,
+    /// Back up every day at this time (`HH:MM`, in the site's time zone),
+    /// from `serve` itself: one node does it when several run. Unset: no
+    /// scheduled backups (the command and the admin's button still work).
+    pub daily_at: Option<String>,
+    /// Keep the newest archive of each of the last N days…
+    pub keep_daily: u32,
+    /// …of each of the last N weeks…
+    pub keep_weekly: u32,
+    /// …and of each of the last N months. Older ones are deleted, only
+    /// after a new archive has been verified.
+    pub keep_monthly: u32,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            daily_at: None,
+            keep_daily: 30,
+            keep_weekly: 0,
+            keep_monthly: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct DebugConfig {
@@ -270,7 +308,9 @@ impl Default for Config {
             cache: crate::cache::CacheConfig::default(),
             analytics: AnalyticsConfig::default(),
             newsletter: NewsletterConfig::default(),
+            backup: BackupConfig::default(),
             debug: DebugConfig::default(),
+            file: None,
         }
     }
 }
@@ -375,11 +415,13 @@ impl Config {
                 && !key.starts_with("test_")
                 && !key.starts_with("analytics_")
         });
-        Self::from_figment(
+        let mut config = Self::from_figment(
             Figment::from(Serialized::defaults(Config::default()))
                 .merge(Toml::file(path))
                 .merge(env),
-        )
+        )?;
+        config.file = path.is_file().then(|| path.to_owned());
+        Ok(config)
     }
 
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -392,6 +434,17 @@ impl Config {
         self.backend()?;
         self.proxies()?;
         self.metrics_allowed()?;
+        if let Some(at) = &self.backup.daily_at {
+            if chrono::NaiveTime::parse_from_str(at, "%H:%M").is_err() {
+                return Err(invalid("backup.daily_at", "must be a time like 03:00"));
+            }
+        }
+        if self.backup.keep_daily == 0 {
+            return Err(invalid(
+                "backup.keep_daily",
+                "must be at least 1 (the newest archive is always kept)",
+            ));
+        }
         let n = &self.newsletter;
         if n.max_per_minute == 0 || n.max_per_minute > 60_000 {
             return Err(invalid("newsletter.max_per_minute", "must be 1 to 60000"));
@@ -537,6 +590,13 @@ impl Config {
 
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     /// The parsed `trusted_proxies`.

@@ -94,6 +94,17 @@ fn database_unavailable(error: &dyn sqlx::error::DatabaseError) -> bool {
     false
 }
 
+impl From<crate::comics::WriteError> for AppError {
+    fn from(error: crate::comics::WriteError) -> Self {
+        match error {
+            crate::comics::WriteError::Db(e) => e.into(),
+            taken @ crate::comics::WriteError::SlugTaken(_) => {
+                AppError::BadRequest(taken.to_string())
+            }
+        }
+    }
+}
+
 impl From<tera::Error> for AppError {
     fn from(error: tera::Error) -> Self {
         AppError::Internal(anyhow::Error::new(error).context("template rendering failed"))

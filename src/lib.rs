@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod analytics;
 pub mod auth;
+pub mod backup;
 pub mod cache;
 pub mod cli;
 pub mod comics;
@@ -18,6 +19,7 @@ pub mod feeds;
 pub mod health;
 pub mod http;
 pub mod import;
+pub mod leases;
 pub mod media;
 pub mod metrics;
 pub mod net;

@@ -31,6 +31,51 @@ pub struct Services {
     pub events: Events,
     /// Finished reader pages (see `cache`).
     pub cache: Arc<PageCache>,
+    /// This node's backup, when one runs (see `backup`).
+    pub backups: Arc<crate::backup::Progress>,
+    /// Held while serving: a restore of this data folder waits for it.
+    pub site_lock: Arc<SiteLock>,
+}
+
+/// A lock on the data folder: shared by running servers, exclusive for a
+/// restore, so a restore never swaps a database under a running site.
+#[derive(Debug)]
+pub struct SiteLock(#[allow(dead_code)] std::fs::File);
+
+impl SiteLock {
+    fn open(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        let path = data_dir.join("halftone.lock");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))
+    }
+
+    pub fn shared(data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        let file = Self::open(data_dir)?;
+        file.try_lock_shared().map_err(|_| {
+            anyhow::anyhow!(
+                "a restore is running on {}: wait for it",
+                data_dir.display()
+            )
+        })?;
+        Ok(Self(file))
+    }
+
+    pub fn exclusive(data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        let file = Self::open(data_dir)?;
+        file.try_lock().map_err(|_| {
+            anyhow::anyhow!(
+                "the site is running on {} (or another restore is): stop it first",
+                data_dir.display()
+            )
+        })?;
+        Ok(Self(file))
+    }
 }
 
 impl Services {
@@ -168,6 +213,7 @@ impl Application {
         let newsletter_enabled = config.newsletter.enabled && mailer.is_enabled();
         let proxies = config.proxies()?;
         let metrics_allowed = config.metrics_allowed()?;
+        let site_lock = Arc::new(SiteLock::shared(&config.data_dir)?);
         let services = Services {
             config: Arc::new(config),
             db,
@@ -176,6 +222,8 @@ impl Application {
             mailer,
             events,
             cache,
+            backups: Default::default(),
+            site_lock,
         };
         let state = web::Data::new(AppState {
             services,
@@ -195,6 +243,7 @@ impl Application {
         crate::search::spawn_maintainer(state.search.clone(), state.db.clone(), &state.events);
         spawn_invalidation_listener(&state);
         crate::queue::notify::spawn_periodic(state.services.clone());
+        crate::backup::schedule::spawn(state.services.clone(), state.backups.clone());
         let server = run(listener, state.clone())?;
         tracing::info!(
             address = %format!("http://{}", state.config.bind.ip()),

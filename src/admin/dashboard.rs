@@ -23,6 +23,8 @@ struct DashboardTemplate {
     buffer: Buffer,
     next_slot: Option<String>,
     hiatus: bool,
+    /// For the owner: no recent verified backup, or the last one failed.
+    backup_warning: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -72,7 +74,14 @@ pub async fn show(
             when: local_time(s.live_at, &tz),
         })
         .collect();
+    // A site with no pages yet has nothing to lose.
+    let backup_warning = if chrome.is_owner && drafts + scheduled + published > 0 {
+        super::backups::warning(&state, &tz).await?
+    } else {
+        None
+    };
     let ctx = DashboardTemplate {
+        backup_warning,
         chrome,
         drafts,
         scheduled,

@@ -7,6 +7,7 @@
 //! refuses anonymous visitors.
 
 pub mod accounts;
+pub mod backups;
 pub mod characters;
 pub mod dashboard;
 pub mod editor;
@@ -189,6 +190,8 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
             "/newsletter/{id}/cancel",
             post().to(newsletter::cancel),
         ),
+        (Method::GET, "/backups", get().to(backups::show)),
+        (Method::POST, "/backups", post().to(backups::start)),
         (Method::GET, "/settings", get().to(accounts::site_settings)),
         (
             Method::POST,

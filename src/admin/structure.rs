@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::view::{self, AdminChrome};
 use crate::auth::Session;
-use crate::comics::{self, ChapterId, SeriesId, Slug};
+use crate::comics::{self, ChapterId, SeriesId, Slug, WriteError};
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -29,10 +29,6 @@ fn title_ok(title: &str) -> Result<&str, String> {
     } else {
         Ok(title)
     }
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 // ---- Series ---------------------------------------------------------------
@@ -81,7 +77,7 @@ pub async fn series_create(
         (Ok(t), Ok(s)) => (t, s),
         (Err(e), _) | (_, Err(e)) => return Ok(view::fail("/admin/series", &e)),
     };
-    let mut conn = state.db.pool().acquire().await?;
+    let mut conn = state.db.begin_write().await?;
     let new = comics::series::NewSeries {
         slug: &slug,
         title,
@@ -89,14 +85,14 @@ pub async fn series_create(
         description: form.description.trim(),
     };
     match comics::series::insert(&mut conn, &new).await {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
+        Ok(_) => conn.commit().await?,
+        Err(WriteError::SlugTaken(slug)) => {
             return Ok(view::fail(
                 "/admin/series",
                 &format!("A series already uses the slug “{slug}”."),
             ))
         }
-        Err(e) => return Err(e.into()),
+        Err(WriteError::Db(e)) => return Err(e.into()),
     }
     state.content_changed().await;
     Ok(view::ok(
@@ -129,13 +125,13 @@ pub async fn series_update(
     .await
     {
         Ok(()) => {}
-        Err(e) if is_unique_violation(&e) => {
+        Err(WriteError::SlugTaken(slug)) => {
             return Ok(view::fail(
                 "/admin/series",
                 &format!("A series already uses the slug “{slug}”."),
             ))
         }
-        Err(e) => return Err(e.into()),
+        Err(WriteError::Db(e)) => return Err(e.into()),
     }
     state.content_changed().await;
     Ok(view::ok("/admin/series", "Series saved."))
@@ -247,27 +243,24 @@ pub async fn chapter_create(
         (Ok(t), Ok(s)) => (t, s),
         (Err(e), _) | (_, Err(e)) => return Ok(view::fail(&back, &e)),
     };
-    let mut tx = state.db.pool().begin().await?;
-    let volume = match form.volume.trim() {
-        "" => None,
-        v => Some(comics::chapters::ensure_volume(&mut tx, series_id, v).await?),
-    };
-    let new = comics::chapters::NewChapter {
+    let created = comics::chapters::create(
+        &state.db,
         series_id,
-        volume_id: volume,
-        slug: &slug,
+        Some(form.volume.as_str()),
+        &slug,
         title,
-        description: form.description.trim(),
-    };
-    match comics::chapters::insert(&mut tx, &new).await {
-        Ok(_) => tx.commit().await?,
-        Err(e) if is_unique_violation(&e) => {
+        form.description.trim(),
+    )
+    .await;
+    match created {
+        Ok(_) => {}
+        Err(WriteError::SlugTaken(slug)) => {
             return Ok(view::fail(
                 &back,
                 &format!("A chapter of this series already uses the slug “{slug}”."),
             ))
         }
-        Err(e) => return Err(e.into()),
+        Err(WriteError::Db(e)) => return Err(e.into()),
     }
     state.content_changed().await;
     Ok(view::ok(&back, &format!("Chapter “{title}” created.")))
@@ -299,13 +292,13 @@ pub async fn chapter_update(
     {
         Ok(true) => {}
         Ok(false) => return Err(AppError::NotFound),
-        Err(e) if is_unique_violation(&e) => {
+        Err(WriteError::SlugTaken(slug)) => {
             return Ok(view::fail(
                 &back,
                 &format!("A chapter of this series already uses the slug “{slug}”."),
             ))
         }
-        Err(e) => return Err(e.into()),
+        Err(WriteError::Db(e)) => return Err(e.into()),
     }
     state.content_changed().await;
     Ok(view::ok(&back, "Chapter saved."))
@@ -455,13 +448,13 @@ pub async fn static_create(
     let mut conn = state.db.pool().acquire().await?;
     match comics::static_pages::insert(&mut conn, &slug, title, &form.body).await {
         Ok(()) => {}
-        Err(e) if is_unique_violation(&e) => {
+        Err(WriteError::SlugTaken(slug)) => {
             return Ok(view::fail(
                 "/admin/static/new",
                 &format!("A page already uses the slug “{slug}”."),
             ))
         }
-        Err(e) => return Err(e.into()),
+        Err(WriteError::Db(e)) => return Err(e.into()),
     }
     state.content_changed().await;
     Ok(view::ok(
@@ -492,13 +485,13 @@ pub async fn static_update(
     .await
     {
         Ok(()) => {}
-        Err(e) if is_unique_violation(&e) => {
+        Err(WriteError::SlugTaken(slug)) => {
             return Ok(view::fail(
                 &back,
                 &format!("A page already uses the slug “{slug}”."),
             ))
         }
-        Err(e) => return Err(e.into()),
+        Err(WriteError::Db(e)) => return Err(e.into()),
     }
     state.content_changed().await;
     Ok(view::ok(&back, "Page saved."))

@@ -44,7 +44,7 @@ pub struct NewChapter<'a> {
 pub async fn insert(
     conn: &mut AnyConnection,
     new: &NewChapter<'_>,
-) -> Result<ChapterId, sqlx::Error> {
+) -> Result<ChapterId, super::WriteError> {
     let position: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(position), 0) + 1 FROM chapters WHERE series_id = ?",
     )
@@ -63,7 +63,8 @@ pub async fn insert(
     .bind(position)
     .bind(crate::db::now())
     .execute(&mut *conn)
-    .await?;
+    .await
+    .map_err(super::WriteError::on(new.slug))?;
     Ok(ChapterId(
         crate::db::dialect::inserted_id(conn, &result).await?,
     ))
@@ -152,8 +153,8 @@ pub async fn update(
     title: &str,
     description: &str,
     volume: Option<&str>,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+) -> Result<bool, super::WriteError> {
+    let mut tx = db.begin_write().await?;
     let series: Option<SeriesId> =
         sqlx::query_scalar("SELECT series_id FROM chapters WHERE id = ?")
             .bind(id)
@@ -175,9 +176,36 @@ pub async fn update(
     .bind(volume_id)
     .bind(id)
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(super::WriteError::on(slug))?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// A new chapter at the end of its series, in a volume (made if needed).
+pub async fn create(
+    db: &Db,
+    series_id: SeriesId,
+    volume: Option<&str>,
+    slug: &str,
+    title: &str,
+    description: &str,
+) -> Result<ChapterId, super::WriteError> {
+    let mut tx = db.begin_write().await?;
+    let volume_id = match volume.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(volume) => Some(ensure_volume(&mut tx, series_id, volume).await?),
+        None => None,
+    };
+    let new = NewChapter {
+        series_id,
+        volume_id,
+        slug,
+        title,
+        description,
+    };
+    let id = insert(&mut tx, &new).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// Moves a chapter one place up (`-1`) or down (`+1`) among its series'

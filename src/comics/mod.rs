@@ -13,6 +13,7 @@ pub mod characters;
 pub mod editing;
 pub mod model;
 pub mod pages;
+pub mod portable;
 pub mod searchable;
 pub mod series;
 pub mod settings;
@@ -33,6 +34,28 @@ macro_rules! visible {
     ($p:literal) => {
         concat!("(", $p, ".status = 'published' AND +", $p, ".live_at <= ?)")
     };
+}
+
+/// A write the database refused because a slug is taken (its unique
+/// constraint decides, never a check before the insert), or another error.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the slug “{0}” is already used")]
+    SlugTaken(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl WriteError {
+    /// Maps a unique violation on a write of `slug`.
+    pub(crate) fn on(slug: &str) -> impl Fn(sqlx::Error) -> WriteError + '_ {
+        move |error| match error {
+            sqlx::Error::Database(e) if e.is_unique_violation() => {
+                WriteError::SlugTaken(slug.to_owned())
+            }
+            other => WriteError::Db(other),
+        }
+    }
 }
 
 /// `?, ?, …` with `n` placeholders, for `IN (…)` lists of bound ids.

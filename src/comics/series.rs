@@ -26,7 +26,7 @@ pub struct NewSeries<'a> {
 pub async fn insert(
     conn: &mut AnyConnection,
     new: &NewSeries<'_>,
-) -> Result<SeriesId, sqlx::Error> {
+) -> Result<SeriesId, super::WriteError> {
     let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM series")
         .fetch_one(&mut *conn)
         .await?;
@@ -41,7 +41,8 @@ pub async fn insert(
     .bind(position)
     .bind(crate::db::now())
     .execute(&mut *conn)
-    .await?;
+    .await
+    .map_err(super::WriteError::on(new.slug))?;
     Ok(SeriesId(
         crate::db::dialect::inserted_id(conn, &result).await?,
     ))
@@ -75,7 +76,7 @@ pub async fn update(
     title: &str,
     tagline: &str,
     description: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), super::WriteError> {
     sqlx::query("UPDATE series SET slug = ?, title = ?, tagline = ?, description = ? WHERE id = ?")
         .bind(slug)
         .bind(title)
@@ -85,6 +86,7 @@ pub async fn update(
         .execute(db)
         .await
         .map(|_| ())
+        .map_err(super::WriteError::on(slug))
 }
 
 /// The title a series gets when an import creates the first one.
@@ -93,7 +95,7 @@ pub const DEFAULT_TITLE: &str = "My Comic";
 /// Names the comic once, at set-up: the site's title, and the primary
 /// series' (created if the site has none, renamed if an import made it
 /// with the default title), so readers never see "Halftone" or "My Comic".
-pub async fn name_the_comic(db: &Db, title: &str, author: &str) -> Result<(), sqlx::Error> {
+pub async fn name_the_comic(db: &Db, title: &str, author: &str) -> Result<(), super::WriteError> {
     let mut tx = db.begin_write().await?;
     super::settings::set(&mut tx, "site.title", title).await?;
     let current_author: Option<String> =
@@ -122,5 +124,5 @@ pub async fn name_the_comic(db: &Db, title: &str, author: &str) -> Result<(), sq
         }
         Some(_) => {}
     }
-    tx.commit().await
+    Ok(tx.commit().await?)
 }

@@ -60,7 +60,7 @@ pub async fn insert(
     slug: &str,
     title: &str,
     body: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), super::WriteError> {
     let position: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM static_pages")
             .fetch_one(&mut *conn)
@@ -76,6 +76,7 @@ pub async fn insert(
     .execute(conn)
     .await
     .map(|_| ())
+    .map_err(super::WriteError::on(slug))
 }
 
 /// Every static page, published or not, for the admin.
@@ -101,7 +102,7 @@ pub async fn update(
     title: &str,
     body: &str,
     published: bool,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), super::WriteError> {
     sqlx::query("UPDATE static_pages SET slug = ?, title = ?, body = ?, published = ?, updated_at = ? WHERE id = ?")
         .bind(slug)
         .bind(title)
@@ -112,6 +113,7 @@ pub async fn update(
         .execute(db)
         .await
         .map(|_| ())
+        .map_err(super::WriteError::on(slug))
 }
 
 pub async fn delete(db: &Db, id: i64) -> Result<(), sqlx::Error> {

@@ -102,14 +102,58 @@ impl Db {
             .await
     }
 
+    fn migrator(backend: Backend) -> &'static Migrator {
+        match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::MySql => &MYSQL_MIGRATIONS,
+        }
+    }
+
+    /// The newest schema this build knows (the same for both engines).
+    pub fn latest_schema(backend: Backend) -> i64 {
+        Self::migrator(backend)
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether this build has the migration `version` (a restore refuses
+    /// an archive of a schema it cannot name).
+    pub fn knows_schema(backend: Backend, version: i64) -> bool {
+        version == 0 || Self::migrator(backend).version_exists(version)
+    }
+
+    /// Applies migrations up to `version` only: a restore loads an older
+    /// archive into the schema it was made with, then migrates the rest,
+    /// so data migrations run on its rows as they did on the original.
+    pub async fn migrate_to(&self, version: i64) -> anyhow::Result<()> {
+        use sqlx::migrate::Migrate;
+        let mut conn = self.pool.acquire().await?;
+        conn.ensure_migrations_table().await?;
+        let applied: std::collections::HashSet<i64> = conn
+            .list_applied_migrations()
+            .await?
+            .into_iter()
+            .map(|m| m.version)
+            .collect();
+        for m in Self::migrator(self.backend).iter() {
+            if m.version <= version
+                && m.migration_type.is_up_migration()
+                && !applied.contains(&m.version)
+            {
+                conn.apply(m)
+                    .await
+                    .with_context(|| format!("migration {} failed", m.version))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Applies pending migrations for this engine.
     #[tracing::instrument(skip_all)]
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::MySql => &MYSQL_MIGRATIONS,
-        };
-        migrator
+        Self::migrator(self.backend)
             .run(&self.pool)
             .await
             .context("database migration failed")?;
