@@ -395,6 +395,17 @@ pub type Tables = BTreeMap<String, Vec<u8>>;
 
 /// Reads an archive once, checking every checksum; keeps the table dumps.
 pub fn read_checked(path: &Path, progress: &Progress) -> anyhow::Result<(Manifest, Tables)> {
+    // Only the rename makes an archive: a partial file is never a backup,
+    // even one killed after its last byte.
+    if path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(".partial"))
+    {
+        anyhow::bail!(
+            "{} is the temporary file of a backup that did not finish",
+            path.display()
+        );
+    }
     progress.start_phase("checking", archive::size(path));
     let mut tables = Tables::new();
     let checked = {

@@ -9,6 +9,7 @@ mod admin_editor;
 mod admin_manage;
 mod analytics;
 mod architecture;
+mod backup;
 mod browser;
 mod cache;
 mod cli;
