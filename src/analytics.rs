@@ -32,11 +32,22 @@ pub enum Event {
     Search { query: String },
 }
 
-#[derive(Serialize)]
-struct Wire<'a> {
-    id: &'a str,
-    #[serde(flatten)]
-    event: &'a Event,
+impl Event {
+    /// The event as the service reads it (`halftone-protocol`).
+    fn wire(&self, id: &str) -> halftone_protocol::events::ServerEvent {
+        use halftone_protocol::events::{EventKind, ServerEvent};
+        match self {
+            Event::Feed { path, ua } => ServerEvent {
+                path: Some(path.clone()),
+                ua: Some(ua.clone()),
+                ..ServerEvent::new(id, EventKind::Feed)
+            },
+            Event::Search { query } => ServerEvent {
+                query: Some(query.clone()),
+                ..ServerEvent::new(id, EventKind::Search)
+            },
+        }
+    }
 }
 
 /// A cheap handle; `report` never blocks.
@@ -140,9 +151,9 @@ async fn send_loop(url: String, secret: String, mut rx: mpsc::Receiver<Event>) {
             metrics::counter!("halftone_analytics_events_dropped_total").increment(excess as u64);
         }
         let take = pending.len().min(batch);
-        let body: Vec<Wire> = pending[..take]
+        let body: Vec<halftone_protocol::events::ServerEvent> = pending[..take]
             .iter()
-            .map(|(id, event)| Wire { id, event })
+            .map(|(id, event)| event.wire(id))
             .collect();
         let sent = client
             .post(&url)

@@ -3,6 +3,8 @@
 //! (clap reports it).
 
 use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 
 #[derive(clap::Parser, Debug, Clone)]
@@ -42,8 +44,9 @@ pub struct Config {
 
     /// Secret shared with the site: signs dashboard sign-ins and authorizes
     /// server-side events. Without it the dashboard is closed unless `--public`.
-    #[arg(long, env = "HALFTONE_ANALYTICS_SECRET", hide_env_values = true)]
-    pub secret: Option<String>,
+    /// (Kept as a `SecretString`: never printed by `Debug` or in logs.)
+    #[arg(long, env = "HALFTONE_ANALYTICS_SECRET", hide_env_values = true, value_parser = secret)]
+    pub secret: Option<SecretString>,
 
     /// Make the dashboard and its API readable by anyone.
     #[arg(long, env = "HALFTONE_ANALYTICS_PUBLIC")]
@@ -152,7 +155,7 @@ impl Config {
         if !(self.is_mysql() || self.database_url.starts_with("sqlite:")) {
             anyhow::bail!("HALFTONE_ANALYTICS_DATABASE_URL must start with sqlite:// or mysql://");
         }
-        if let Some(secret) = &self.secret {
+        if let Some(secret) = self.secret() {
             if secret.len() < 16 {
                 anyhow::bail!("HALFTONE_ANALYTICS_SECRET must be at least 16 characters");
             }
@@ -161,5 +164,16 @@ impl Config {
             anyhow::bail!("HALFTONE_ANALYTICS_SEGMENT_BYTES must be at least 4096");
         }
         Ok(())
+    }
+}
+
+fn secret(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+impl Config {
+    /// The shared secret, for signing and comparing only.
+    pub fn secret(&self) -> Option<&str> {
+        self.secret.as_ref().map(|s| s.expose_secret())
     }
 }

@@ -32,38 +32,9 @@ pub struct Beacon {
     pub w: Option<u32>,
 }
 
-/// What another service (the site) reports, authenticated by the shared secret.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerEvent {
-    pub id: String,
-    pub kind: EventKind,
-    #[serde(default)]
-    pub path: Option<String>,
-    #[serde(default)]
-    pub page: Option<i64>,
-    #[serde(default)]
-    pub referrer: Option<String>,
-    #[serde(default)]
-    pub width: Option<u32>,
-    /// The reader's user agent, when the event stands for a reader's request.
-    #[serde(default)]
-    pub ua: Option<String>,
-    /// The reader's address, likewise (hashed in memory, never stored).
-    #[serde(default)]
-    pub ip: Option<String>,
-    /// Search terms, for `kind = "search"`.
-    #[serde(default)]
-    pub query: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    View,
-    Search,
-    Feed,
-}
+/// What another service (the site) reports, authenticated by the shared
+/// secret: defined once, in `halftone-protocol`.
+pub use halftone_protocol::events::{EventKind, ServerEvent};
 
 /// One spooled hit. Short field names: this is written 50,000 times a second.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

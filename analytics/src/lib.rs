@@ -11,6 +11,7 @@ pub mod aggregate;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
+pub mod dialect;
 pub mod flusher;
 pub mod hit;
 pub mod ledger;

@@ -231,17 +231,7 @@ pub async fn csv(store: &Store, range: Range, now: i64) -> Result<String, sqlx::
     Ok(out)
 }
 
-/// A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, a tab or
-/// a carriage return as a formula (OWASP "CSV injection"): such a value gets
-/// a leading `'`. Used for every CSV a person may open in a spreadsheet
-/// (this service's export and the site's subscriber export).
-pub fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}").into()
-    } else {
-        value.into()
-    }
-}
+pub use halftone_protocol::spreadsheet_safe;
 
 /// Quotes a field, and defuses spreadsheet formulas (a referrer can be anything).
 fn csv_field(value: &str) -> String {

@@ -2,6 +2,7 @@
 //! site's): migrations, the exactly-once batch commit, and the dashboard's
 //! queries. Where the engines differ it says so here and nowhere else.
 
+use crate::dialect::Engine;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ const CHUNK: usize = 400;
 pub struct Store {
     pool: AnyPool,
     url: String,
-    mysql: bool,
+    engine: Engine,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,9 +39,9 @@ impl Store {
     /// A lazy pool: the service starts, and takes hits, with the database down.
     pub fn new(url: &str, max_connections: u32) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
-        let mysql = !url.starts_with("sqlite:");
+        let engine = Engine::of_url(url);
         let mut url = url.to_owned();
-        if !mysql {
+        if engine == Engine::Sqlite {
             if let Some(path) = url
                 .strip_prefix("sqlite://")
                 .map(|p| p.split('?').next().unwrap_or(p))
@@ -70,47 +71,32 @@ impl Store {
             // Below the server's wait_timeout, so the pool never hands out a
             // connection the server has already dropped.
             .idle_timeout(Duration::from_secs(60))
-            .test_before_acquire(mysql)
+            .test_before_acquire(engine == Engine::MySql)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    // FULL: a committed batch survives a power cut, so the
-                    // spool segments it let us delete are truly no longer needed
-                    // (one batch a second makes the extra fsync cheap).
-                    let setup: &[&str] = if mysql {
-                        // wait_timeout: a connection left behind by a process
-                        // that died mid-commit (power cut, lost network) holds
-                        // the spool mark's row lock until the server drops it;
-                        // two minutes, not the default eight hours.
-                        &[
-                            "SET time_zone = '+00:00'",
-                            "SET NAMES utf8mb4",
-                            "SET SESSION wait_timeout = 120",
-                        ]
-                    } else {
-                        &[
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = FULL",
-                            "PRAGMA busy_timeout = 1000",
-                        ]
-                    };
-                    for statement in setup {
+                    for statement in engine.session_setup() {
                         conn.execute(*statement).await?;
                     }
                     Ok(())
                 })
             })
             .connect_lazy_with(options);
-        Ok(Store { pool, url, mysql })
+        Ok(Store { pool, url, engine })
     }
 
     /// Creates the database if needed and applies migrations.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        if self.mysql && !sqlx::Any::database_exists(&self.url).await.unwrap_or(true) {
+        if self.engine == Engine::MySql
+            && !sqlx::Any::database_exists(&self.url).await.unwrap_or(true)
+        {
             sqlx::Any::create_database(&self.url)
                 .await
                 .context("cannot create the analytics database")?;
         }
-        let migrator = if self.mysql { &MYSQL } else { &SQLITE };
+        let migrator = match self.engine {
+            Engine::MySql => &MYSQL,
+            Engine::Sqlite => &SQLITE,
+        };
         migrator
             .run(&self.pool)
             .await
@@ -126,12 +112,11 @@ impl Store {
     /// a replaced spool volume starts a new sequence instead of hiding under
     /// the old one's mark). Makes the row on first use.
     pub async fn applied_seq(&self, spool: u64) -> Result<u64, sqlx::Error> {
-        let sql = if self.mysql {
-            "INSERT IGNORE INTO spool_state (id, applied_seq) VALUES (?, 0)"
-        } else {
-            "INSERT OR IGNORE INTO spool_state (id, applied_seq) VALUES (?, 0)"
-        };
-        sqlx::query(sql)
+        let sql = format!(
+            "{} INTO spool_state (id, applied_seq) VALUES (?, 0)",
+            self.engine.insert_ignore()
+        );
+        sqlx::query(&sql)
             .bind(spool as i64)
             .execute(&self.pool)
             .await?;
@@ -166,11 +151,7 @@ impl Store {
         let counts: Vec<_> = agg.counts.iter().collect();
         for chunk in counts.chunks(CHUNK) {
             let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
-            let sql = if self.mysql {
-                format!("INSERT INTO counts (hour, metric, dim, n) VALUES {rows} ON DUPLICATE KEY UPDATE n = n + VALUES(n)")
-            } else {
-                format!("INSERT INTO counts (hour, metric, dim, n) VALUES {rows} ON CONFLICT (hour, metric, dim) DO UPDATE SET n = counts.n + excluded.n")
-            };
+            let sql = self.engine.add_counts(&rows);
             let mut query = sqlx::query(&sql);
             for ((hour, metric, dim), n) in chunk {
                 query = query.bind(*hour).bind(*metric).bind(dim.as_str()).bind(*n);
@@ -180,11 +161,7 @@ impl Store {
         let visitors: Vec<_> = agg.visitors.iter().collect();
         for chunk in visitors.chunks(CHUNK) {
             let rows = vec!["(?, ?)"; chunk.len()].join(", ");
-            let verb = if self.mysql {
-                "INSERT IGNORE"
-            } else {
-                "INSERT OR IGNORE"
-            };
+            let verb = self.engine.insert_ignore();
             let sql = format!("{verb} INTO visitors (hour, visitor) VALUES {rows}");
             let mut query = sqlx::query(&sql);
             for (hour, visitor) in chunk {
@@ -245,11 +222,7 @@ impl Store {
     /// Unique visitors per UTC day (the hash is per day, so this is the
     /// finest honest figure above an hour): (day start, count).
     pub async fn uniques_by_day(&self, from: i64, to: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-        let day = if self.mysql {
-            "hour DIV 86400"
-        } else {
-            "hour / 86400"
-        };
+        let day = self.engine.day_of("hour");
         let sql = format!(
             "SELECT {day} AS day, COUNT(DISTINCT visitor) AS n FROM visitors \
              WHERE hour >= ? AND hour < ? GROUP BY {day} ORDER BY day"

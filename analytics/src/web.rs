@@ -321,7 +321,7 @@ async fn pixel(
 }
 
 fn bearer_ok(state: &State, req: &HttpRequest) -> bool {
-    let Some(secret) = &state.config.secret else {
+    let Some(secret) = state.config.secret() else {
         return false;
     };
     header(req.headers(), "authorization")
@@ -333,7 +333,7 @@ fn reader_allowed(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
     if state.config.public || bearer_ok(state, req) {
         return Ok(());
     }
-    let session_ok = state.config.secret.as_deref().is_some_and(|secret| {
+    let session_ok = state.config.secret().is_some_and(|secret| {
         req.cookie(auth::COOKIE)
             .is_some_and(|c| state.sessions.valid(secret, c.value(), now()))
     });
@@ -471,11 +471,7 @@ async fn sign_in(
     req: HttpRequest,
     query: web::Query<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let secret = state
-        .config
-        .secret
-        .as_deref()
-        .ok_or(ApiError::Unauthorized)?;
+    let secret = state.config.secret().ok_or(ApiError::Unauthorized)?;
     // Once only: a token copied from an address bar or a log is spent.
     let Some(user) = state.sessions.sign_in(secret, &query.token, now()) else {
         return Err(ApiError::Unauthorized);

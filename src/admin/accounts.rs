@@ -268,11 +268,15 @@ pub async fn save_look(
             _ => return Ok(view::fail(back, "The logo upload did not work; try again.")),
         },
     };
-    let mut tx = state.db.begin_write().await?;
-    settings::set(&mut tx, "look.accent", &accent).await?;
-    settings::set(&mut tx, "look.heading_font", &form.heading_font).await?;
-    settings::set(&mut tx, "look.logo", &logo).await?;
-    tx.commit().await?;
+    settings::save_all(
+        &state.db,
+        &[
+            ("look.accent", &accent),
+            ("look.heading_font", &form.heading_font),
+            ("look.logo", &logo),
+        ],
+    )
+    .await?;
     state.content_changed().await;
     Ok(view::ok(back, "The look is saved: readers see it now."))
 }
@@ -326,13 +330,17 @@ pub async fn save_settings(
             ));
         }
     }
-    let mut tx = state.db.pool().begin().await?;
-    settings::set(&mut tx, "site.title", title).await?;
-    settings::set(&mut tx, "site.tagline", form.tagline.trim()).await?;
-    settings::set(&mut tx, "site.description", form.description.trim()).await?;
-    settings::set(&mut tx, "site.author", form.author.trim()).await?;
-    settings::set(&mut tx, "site.language", language).await?;
-    tx.commit().await?;
+    settings::save_all(
+        &state.db,
+        &[
+            ("site.title", title),
+            ("site.tagline", form.tagline.trim()),
+            ("site.description", form.description.trim()),
+            ("site.author", form.author.trim()),
+            ("site.language", language),
+        ],
+    )
+    .await?;
     state.content_changed().await;
     Ok(view::ok("/admin/settings", "Settings saved."))
 }

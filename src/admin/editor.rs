@@ -42,41 +42,16 @@ pub struct ImageInfo {
 
 /// Thumbnails for the editor's image list, keyed by media id.
 pub async fn image_infos(state: &AppState, ids: &[i64]) -> Result<Vec<ImageInfo>, AppError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(200) {
-        if chunk.is_empty() {
-            continue;
-        }
-        let sql = format!(
-            "SELECT id, hash, width, height, widths, fallback_ext, thumb_width, thumb_height FROM media WHERE id IN ({})",
-            (0..chunk.len()).map(|_| "?").collect::<Vec<_>>().join(", ")
-        );
-        let mut query =
-            sqlx::query_as::<_, (i64, String, i64, i64, String, String, i64, i64)>(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for (id, hash, width, height, widths, fallback_ext, thumb_width, thumb_height) in
-            query.fetch_all(&state.db).await?
-        {
-            let media = comics::MediaRef {
-                hash,
-                width,
-                height,
-                widths,
-                fallback_ext,
-                thumb_width,
-                thumb_height,
-            };
-            out.push(ImageInfo {
-                media_id: id,
-                thumb: Thumb::new(&media, "").src,
-                width,
-                height,
-            });
-        }
-    }
-    Ok(out)
+    Ok(crate::media::store::media_refs(&state.db, ids)
+        .await?
+        .into_iter()
+        .map(|(id, media)| ImageInfo {
+            media_id: id,
+            thumb: Thumb::new(&media, "").src,
+            width: media.width,
+            height: media.height,
+        })
+        .collect())
 }
 
 pub async fn edit(

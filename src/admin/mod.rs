@@ -8,15 +8,18 @@
 
 pub mod accounts;
 pub mod backups;
+pub mod chapters;
 pub mod characters;
 pub mod dashboard;
 pub mod editor;
+pub mod forms;
 pub mod guard;
 pub mod login;
 pub mod newsletter;
 pub mod pages;
 pub mod queue;
-pub mod structure;
+pub mod series;
+pub mod static_pages;
 pub mod upload;
 pub mod view;
 pub mod ws;
@@ -82,51 +85,59 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
             "/characters/{id}/delete",
             post().to(characters::delete),
         ),
-        (Method::GET, "/series", get().to(structure::series_list)),
-        (Method::POST, "/series", post().to(structure::series_create)),
+        (Method::GET, "/series", get().to(series::series_list)),
+        (Method::POST, "/series", post().to(series::series_create)),
         (
             Method::POST,
             "/series/{id}",
-            post().to(structure::series_update),
+            post().to(series::series_update),
         ),
-        (Method::GET, "/chapters", get().to(structure::chapters)),
+        (Method::GET, "/chapters", get().to(chapters::chapters)),
         (
             Method::POST,
             "/chapters",
-            post().to(structure::chapter_create),
+            post().to(chapters::chapter_create),
         ),
         (
             Method::POST,
             "/chapters/{id}",
-            post().to(structure::chapter_update),
+            post().to(chapters::chapter_update),
         ),
         (
             Method::POST,
             "/chapters/{id}/move",
-            post().to(structure::chapter_move),
+            post().to(chapters::chapter_move),
         ),
         (
             Method::POST,
             "/chapters/{id}/delete",
-            post().to(structure::chapter_delete),
+            post().to(chapters::chapter_delete),
         ),
-        (Method::GET, "/static", get().to(structure::static_list)),
-        (Method::GET, "/static/new", get().to(structure::static_new)),
-        (Method::POST, "/static", post().to(structure::static_create)),
+        (Method::GET, "/static", get().to(static_pages::static_list)),
+        (
+            Method::GET,
+            "/static/new",
+            get().to(static_pages::static_new),
+        ),
+        (
+            Method::POST,
+            "/static",
+            post().to(static_pages::static_create),
+        ),
         (
             Method::GET,
             "/static/{id}",
-            get().to(structure::static_edit),
+            get().to(static_pages::static_edit),
         ),
         (
             Method::POST,
             "/static/{id}",
-            post().to(structure::static_update),
+            post().to(static_pages::static_update),
         ),
         (
             Method::POST,
             "/static/{id}/delete",
-            post().to(structure::static_delete),
+            post().to(static_pages::static_delete),
         ),
         (Method::GET, "/queue", get().to(queue::show)),
         (Method::GET, "/analytics", get().to(dashboard::analytics)),

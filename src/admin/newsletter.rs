@@ -163,10 +163,8 @@ pub async fn export(
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     let write = |out: &mut csv::Writer<Vec<u8>>, row: [&str; 3]| {
-        out.write_record(
-            row.map(|cell| halftone_analytics::report::spreadsheet_safe(cell).into_owned()),
-        )
-        .map_err(|e| AppError::Internal(e.into()))
+        out.write_record(row.map(|cell| halftone_protocol::spreadsheet_safe(cell).into_owned()))
+            .map_err(|e| AppError::Internal(e.into()))
     };
     if sheets {
         write(

@@ -175,9 +175,7 @@ pub async fn reorder(
         }
         None => None,
     };
-    let mut tx = state.db.pool().begin().await?;
-    comics::pages::move_page(&mut tx, series, page, before).await?;
-    tx.commit().await?;
+    comics::pages::reorder(&state.db, series, page, before).await?;
     state.content_changed().await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -173,19 +173,21 @@ pub async fn save(
             "The hiatus notice can have at most 500 characters.",
         ));
     }
-    let mut tx = state.db.pool().begin().await?;
-    settings::set(&mut tx, "queue.days", &days.join(",")).await?;
-    settings::set(&mut tx, "queue.time", &form.time).await?;
-    settings::set(&mut tx, "queue.buffer", &buffer.to_string()).await?;
-    settings::set(&mut tx, "site.timezone", &form.timezone).await?;
-    settings::set(
-        &mut tx,
-        "queue.hiatus",
-        if form.hiatus.is_some() { "1" } else { "0" },
+    settings::save_all(
+        &state.db,
+        &[
+            ("queue.days", &days.join(",")),
+            ("queue.time", &form.time),
+            ("queue.buffer", &buffer.to_string()),
+            ("site.timezone", &form.timezone),
+            (
+                "queue.hiatus",
+                if form.hiatus.is_some() { "1" } else { "0" },
+            ),
+            ("queue.hiatus_message", form.hiatus_message.trim()),
+        ],
     )
     .await?;
-    settings::set(&mut tx, "queue.hiatus_message", form.hiatus_message.trim()).await?;
-    tx.commit().await?;
     state.content_changed().await;
     crate::queue::notify::check_soon(&state);
     Ok(view::ok("/admin/queue", "Queue settings saved."))

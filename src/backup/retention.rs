@@ -153,7 +153,6 @@ mod tests {
             // What pruning leaves after each day's backup.
             names = keep(&names, &policy).into_iter().collect();
         }
-        let newest = start + chrono::Duration::days(399);
         let mut expected = BTreeSet::new();
         let mut all: Vec<DateTime<Utc>> = (0..400)
             .flat_map(|d| {
@@ -167,6 +166,7 @@ mod tests {
             .collect();
         all.sort();
         all.reverse();
+        let newest = all[0];
         let mut newest_per = |key: &dyn Fn(&DateTime<Utc>) -> (i32, u32), limit: usize| {
             let mut seen = Vec::new();
             for t in &all {

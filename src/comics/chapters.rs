@@ -211,7 +211,7 @@ pub async fn create(
 /// Moves a chapter one place up (`-1`) or down (`+1`) among its series'
 /// chapters by renumbering them all in one transaction.
 pub async fn shift(db: &Db, id: ChapterId, by: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let series: Option<SeriesId> =
         sqlx::query_scalar("SELECT series_id FROM chapters WHERE id = ?")
             .bind(id)
@@ -241,7 +241,7 @@ pub async fn shift(db: &Db, id: ChapterId, by: i64) -> Result<(), sqlx::Error> {
 
 /// Deletes a chapter; its pages stay, outside any chapter.
 pub async fn delete(db: &Db, id: ChapterId) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE pages SET chapter_id = NULL WHERE chapter_id = ?")
         .bind(id)
         .execute(&mut *tx)

@@ -544,7 +544,8 @@ pub async fn create_blank(
     series: SeriesId,
     chapter: Option<ChapterId>,
 ) -> Result<PageId, sqlx::Error> {
-    let mut conn = db.pool().acquire().await?;
+    // Reads the last position, then inserts after it.
+    let mut conn = db.begin_write().await?;
     let slug = format!("untitled-{}", &crate::tokens::random_token()[..8]);
     let new = super::pages::NewPage {
         series_id: series,
@@ -560,7 +561,9 @@ pub async fn create_blank(
         notes: "",
         content_warning: "",
     };
-    super::pages::insert(&mut conn, &new, false).await
+    let id = super::pages::insert(&mut conn, &new, false).await?;
+    conn.commit().await?;
+    Ok(id)
 }
 
 /// Deletes pages (and, by cascade, their images links and revisions).
@@ -604,7 +607,7 @@ pub async fn add_labels(
     tags: &[String],
     characters: &[String],
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for id in ids {
         for tag in tags {
             if let Some(slug) = Slug::from_text(tag) {

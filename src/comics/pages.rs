@@ -274,19 +274,15 @@ pub async fn random_visible(
     series: SeriesId,
     now: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    let sql = match db.backend() {
-        crate::config::Backend::Sqlite => concat!(
+    let sql = format!(
+        "{} ORDER BY {} LIMIT 1",
+        concat!(
             "SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
-            visible!("p"),
-            " ORDER BY RANDOM() LIMIT 1"
+            visible!("p")
         ),
-        crate::config::Backend::MySql => concat!(
-            "SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
-            visible!("p"),
-            " ORDER BY RAND() LIMIT 1"
-        ),
-    };
-    sqlx::query_scalar(sql)
+        crate::db::dialect::random(db.backend())
+    );
+    sqlx::query_scalar(&sql)
         .bind(series)
         .bind(now)
         .fetch_optional(db)
@@ -450,6 +446,19 @@ pub async fn count_all(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM pages")
         .fetch_one(db)
         .await
+}
+
+/// The reorder use case: moves `page` before `before` (or to the end) in
+/// its own write transaction (positions are read, then rewritten).
+pub async fn reorder(
+    db: &Db,
+    series: SeriesId,
+    page: PageId,
+    before: Option<PageId>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    move_page(&mut tx, series, page, before).await?;
+    tx.commit().await
 }
 
 /// Moves a page to a new place in the reading order: before `before`, or to
@@ -746,4 +755,16 @@ pub async fn visible_by_ids(db: &Db, ids: &[PageId], now: i64) -> Result<Vec<Pag
         query = query.bind(*id);
     }
     query.bind(now).fetch_all(db).await
+}
+
+/// Pages that are published but not live yet (the queue): id, title, when.
+pub async fn scheduled_after(db: &Db, now: i64) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+    let rows: Vec<(i64, crate::db::DbText, i64)> = sqlx::query_as(
+        "SELECT id, title, live_at FROM pages WHERE status = 'published' AND live_at > ? \
+         ORDER BY live_at, id",
+    )
+    .bind(now)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(id, t, at)| (id, t.0, at)).collect())
 }

@@ -89,6 +89,15 @@ pub async fn update(
         .map_err(super::WriteError::on(slug))
 }
 
+/// The "new series" use case: appended after the others, in its own write
+/// transaction (the last position is read, then the row inserted).
+pub async fn create(db: &Db, new: &NewSeries<'_>) -> Result<SeriesId, super::WriteError> {
+    let mut tx = db.begin_write().await?;
+    let id = insert(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// The title a series gets when an import creates the first one.
 pub const DEFAULT_TITLE: &str = "My Comic";
 

@@ -89,6 +89,15 @@ pub async fn set(conn: &mut AnyConnection, name: &str, value: &str) -> Result<()
         .map(|_| ())
 }
 
+/// Saves several settings together (one form's worth): all or none.
+pub async fn save_all(db: &Db, values: &[(&str, &str)]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    for (name, value) in values {
+        set(&mut tx, name, value).await?;
+    }
+    tx.commit().await
+}
+
 /// Sets `name` to `new` only if it is still `expected` (a missing setting
 /// counts as `expected`): for claims two nodes may race for, like "the
 /// buffer warning of today is mine to send".

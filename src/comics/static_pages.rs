@@ -79,6 +79,14 @@ pub async fn insert(
     .map_err(super::WriteError::on(slug))
 }
 
+/// The "new static page" use case, in its own write transaction.
+pub async fn create(db: &Db, slug: &str, title: &str, body: &str) -> Result<(), super::WriteError> {
+    let mut tx = db.begin_write().await?;
+    insert(&mut tx, slug, title, body).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Every static page, published or not, for the admin.
 pub async fn all(db: &Db) -> Result<Vec<super::StaticPageAdmin>, sqlx::Error> {
     sqlx::query_as("SELECT id, slug, title, body, published, updated_at FROM static_pages ORDER BY position, id")

@@ -198,11 +198,11 @@ pub async fn tag_page(
     page: PageId,
     tag: TagId,
 ) -> Result<(), sqlx::Error> {
-    let sql = match Backend::of(conn) {
-        Backend::Sqlite => "INSERT OR IGNORE INTO page_tags (page_id, tag_id) VALUES (?, ?)",
-        Backend::MySql => "INSERT IGNORE INTO page_tags (page_id, tag_id) VALUES (?, ?)",
-    };
-    sqlx::query(sql)
+    let sql = format!(
+        "{} INTO page_tags (page_id, tag_id) VALUES (?, ?)",
+        crate::db::dialect::insert_ignore(Backend::of(conn))
+    );
+    sqlx::query(&sql)
         .bind(page)
         .bind(tag)
         .execute(conn)
@@ -215,15 +215,11 @@ pub async fn cast_page(
     page: PageId,
     character: CharacterId,
 ) -> Result<(), sqlx::Error> {
-    let sql = match Backend::of(conn) {
-        Backend::Sqlite => {
-            "INSERT OR IGNORE INTO page_characters (page_id, character_id) VALUES (?, ?)"
-        }
-        Backend::MySql => {
-            "INSERT IGNORE INTO page_characters (page_id, character_id) VALUES (?, ?)"
-        }
-    };
-    sqlx::query(sql)
+    let sql = format!(
+        "{} INTO page_characters (page_id, character_id) VALUES (?, ?)",
+        crate::db::dialect::insert_ignore(Backend::of(conn))
+    );
+    sqlx::query(&sql)
         .bind(page)
         .bind(character)
         .execute(conn)

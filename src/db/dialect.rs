@@ -57,6 +57,22 @@ pub fn upsert_setting(backend: Backend) -> &'static str {
     }
 }
 
+/// `INSERT` that skips a row whose key exists (link tables, claims).
+pub fn insert_ignore(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "INSERT OR IGNORE",
+        Backend::MySql => "INSERT IGNORE",
+    }
+}
+
+/// `ORDER BY` a random value.
+pub fn random(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "RANDOM()",
+        Backend::MySql => "RAND()",
+    }
+}
+
 /// A setting inserted only if it does not exist yet.
 pub fn insert_ignore_setting(backend: Backend) -> &'static str {
     match backend {

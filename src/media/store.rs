@@ -124,3 +124,41 @@ pub async fn media_ref(
         },
     ))
 }
+
+/// Several media items' names and sizes by id (the editor's image list),
+/// in one query per 200 ids.
+pub async fn media_refs(
+    db: &crate::db::Db,
+    ids: &[i64],
+) -> Result<Vec<(i64, crate::comics::MediaRef)>, sqlx::Error> {
+    type Row = (i64, String, i64, i64, String, String, i64, i64);
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(200).filter(|c| !c.is_empty()) {
+        let sql = format!(
+            "SELECT id, hash, width, height, widths, fallback_ext, thumb_width, thumb_height \
+             FROM media WHERE id IN ({})",
+            crate::comics::placeholders(chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, Row>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (id, hash, width, height, widths, fallback_ext, thumb_width, thumb_height) in
+            query.fetch_all(db).await?
+        {
+            out.push((
+                id,
+                crate::comics::MediaRef {
+                    hash,
+                    width,
+                    height,
+                    widths,
+                    fallback_ext,
+                    thumb_width,
+                    thumb_height,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -110,7 +110,7 @@ impl Cadence {
 }
 
 /// A scheduled page, for the calendar.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Scheduled {
     pub id: i64,
     pub title: String,
@@ -118,12 +118,11 @@ pub struct Scheduled {
 }
 
 pub async fn scheduled(db: &Db, now: i64) -> Result<Vec<Scheduled>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, title, live_at FROM pages WHERE status = 'published' AND live_at > ? ORDER BY live_at, id",
-    )
-    .bind(now)
-    .fetch_all(db)
-    .await
+    Ok(crate::comics::pages::scheduled_after(db, now)
+        .await?
+        .into_iter()
+        .map(|(id, title, live_at)| Scheduled { id, title, live_at })
+        .collect())
 }
 
 pub async fn cadence(db: &Db) -> Result<Cadence, sqlx::Error> {

@@ -30,7 +30,7 @@ fn uses(file: &Path, needles: &[&str]) -> Vec<String> {
 fn domains_never_import_the_admin_or_the_reader() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    for domain in ["comics", "media", "newsletter", "queue", "search"] {
+    for domain in ["comics", "media", "newsletter", "queue", "search", "backup"] {
         rust_files(&src.join(domain), &mut files);
     }
     files.push(src.join("events.rs"));
@@ -55,6 +55,8 @@ fn background_workers_take_services_not_the_web_state() {
         "newsletter/mod.rs",
         "search/mod.rs",
         "queue/notify.rs",
+        "backup/schedule.rs",
+        "backup/mod.rs",
     ];
     let offending: Vec<String> = workers
         .iter()
@@ -64,6 +66,22 @@ fn background_workers_take_services_not_the_web_state() {
     assert!(
         offending.is_empty(),
         "workers hold AppState:\n{}",
+        offending.join("\n")
+    );
+}
+
+#[test]
+fn the_site_shares_only_the_protocol_crate_with_analytics() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let offending: Vec<String> = files
+        .iter()
+        .flat_map(|f| uses(f, &["halftone_analytics::", "use halftone_analytics"]))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "the site reaches into the analytics service:\n{}",
         offending.join("\n")
     );
 }

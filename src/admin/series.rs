@@ -1,0 +1,109 @@
+//! `/admin/series`: the comic's series.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::forms::{self, slug_or_title, title_ok};
+use super::view::{self, AdminChrome};
+use crate::auth::Session;
+use crate::comics::{self, SeriesId};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+#[derive(Serialize)]
+struct SeriesTemplate {
+    chrome: AdminChrome,
+    series: Vec<comics::Series>,
+}
+
+pub async fn series_list(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let chrome = AdminChrome::new(&state, &session, &req, "series").await?;
+    let series = comics::series::list(&state.db).await?;
+    view::render(
+        &state,
+        &req,
+        "admin/series.html",
+        &SeriesTemplate { chrome, series },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SeriesForm {
+    title: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    tagline: String,
+    #[serde(default)]
+    description: String,
+}
+
+pub async fn series_create(
+    state: web::Data<AppState>,
+    _s: Session,
+    form: web::Form<SeriesForm>,
+) -> Result<HttpResponse, AppError> {
+    let (title, slug) = match (
+        title_ok(&form.title),
+        slug_or_title(&form.slug, &form.title),
+    ) {
+        (Ok(t), Ok(s)) => (t, s),
+        (Err(e), _) | (_, Err(e)) => return Ok(view::fail("/admin/series", &e)),
+    };
+    let new = comics::series::NewSeries {
+        slug: &slug,
+        title,
+        tagline: form.tagline.trim(),
+        description: form.description.trim(),
+    };
+    match forms::saved(
+        comics::series::create(&state.db, &new).await,
+        "/admin/series",
+        "A series",
+    )? {
+        Ok(_) => {}
+        Err(back) => return Ok(back),
+    }
+    state.content_changed().await;
+    Ok(view::ok(
+        "/admin/series",
+        &format!("Series “{title}” created."),
+    ))
+}
+
+pub async fn series_update(
+    state: web::Data<AppState>,
+    _s: Session,
+    path: web::Path<i64>,
+    form: web::Form<SeriesForm>,
+) -> Result<HttpResponse, AppError> {
+    let (title, slug) = match (
+        title_ok(&form.title),
+        slug_or_title(&form.slug, &form.title),
+    ) {
+        (Ok(t), Ok(s)) => (t, s),
+        (Err(e), _) | (_, Err(e)) => return Ok(view::fail("/admin/series", &e)),
+    };
+    match forms::saved(
+        comics::series::update(
+            &state.db,
+            SeriesId(*path),
+            &slug,
+            title,
+            form.tagline.trim(),
+            form.description.trim(),
+        )
+        .await,
+        "/admin/series",
+        "A series",
+    )? {
+        Ok(()) => {}
+        Err(back) => return Ok(back),
+    }
+    state.content_changed().await;
+    Ok(view::ok("/admin/series", "Series saved."))
+}
