@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::comic::{page_view, LinkView, PageView};
+use super::path::{InSeries, PathSlug};
 use super::response;
 use super::site::{dates, Chrome, FeedLinks, Meta, Site};
 use crate::cache::Rendered;
@@ -78,10 +79,10 @@ pub fn tiles(site: &Site, pages: &[PageSummary]) -> Vec<Tile> {
 pub async fn archive(
     state: web::Data<AppState>,
     req: HttpRequest,
+    series: InSeries,
 ) -> Result<HttpResponse, AppError> {
-    let series = req.match_info().get("series").map(str::to_owned);
     response::page(&state, &req, move |state| {
-        render_archive(state, series.clone())
+        render_archive(state, series.0.clone())
     })
     .await
 }
@@ -168,12 +169,11 @@ struct ChapterTemplate {
 pub async fn chapter(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    series: InSeries,
+    PathSlug(slug): PathSlug,
 ) -> Result<HttpResponse, AppError> {
-    let slug = comics::Slug::parse(&path).map_err(|_| AppError::NotFound)?;
-    let series = req.match_info().get("series").map(str::to_owned);
     response::page(&state, &req, move |state| {
-        render_chapter(state, series.clone(), slug.clone())
+        render_chapter(state, series.0.clone(), slug.clone())
     })
     .await
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::path::{InSeries, PathSlug};
 use super::response;
 use super::site::{dates, Chrome, Meta, MetaImage, Site};
 use crate::cache::Rendered;
@@ -64,13 +65,16 @@ pub struct NavView {
 }
 
 /// `/` and `/series/{series}`: the latest page, or a welcome page on an empty site.
-pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn home(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    series: InSeries,
+) -> Result<HttpResponse, AppError> {
     if let Some(moved) = super::legacy::feed_query(&req) {
         return Ok(moved);
     }
-    let series = req.match_info().get("series").map(str::to_owned);
     response::page(&state, &req, move |state| {
-        render_home(state, series.clone())
+        render_home(state, series.0.clone())
     })
     .await
 }
@@ -93,12 +97,11 @@ async fn render_home(state: Arc<AppState>, series: Option<String>) -> Result<Ren
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    series: InSeries,
+    PathSlug(slug): PathSlug,
 ) -> Result<HttpResponse, AppError> {
-    let slug = comics::Slug::parse(&path).map_err(|_| AppError::NotFound)?;
-    let series = req.match_info().get("series").map(str::to_owned);
     response::page(&state, &req, move |state| {
-        render_show(state, series.clone(), slug.clone())
+        render_show(state, series.0.clone(), slug.clone())
     })
     .await
 }
@@ -121,9 +124,9 @@ async fn render_show(
 /// `/random`: a redirect to a random page (never cached).
 pub async fn random(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    series: InSeries,
 ) -> Result<HttpResponse, AppError> {
-    let site = Site::load(&state, req.match_info().get("series")).await?;
+    let site = Site::load(&state, series.as_deref()).await?;
     let series = site.require_series()?;
     let slug = comics::pages::random_visible(&state.db, series.id, crate::db::now())
         .await?

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod comic;
 pub mod errors;
 pub mod legacy;
+pub mod path;
 pub mod response;
 pub mod search;
 pub mod seo;

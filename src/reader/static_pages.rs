@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::path::PathSlug;
 use super::response;
 use super::site::{Chrome, Meta, Site};
 use crate::cache::Rendered;
@@ -24,9 +25,8 @@ struct StaticTemplate {
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PathSlug(slug): PathSlug,
 ) -> Result<HttpResponse, AppError> {
-    let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
     response::page(&state, &req, move |state| render_show(state, slug.clone())).await
 }
 

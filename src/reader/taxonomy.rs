@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::archive::{tiles, Tile};
+use super::path::PathSlug;
 use super::response;
 use super::site::{Chrome, Meta, Site};
 use crate::cache::Rendered;
@@ -30,9 +31,8 @@ struct ListTemplate {
 pub async fn tag(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PathSlug(slug): PathSlug,
 ) -> Result<HttpResponse, AppError> {
-    let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
     response::page(&state, &req, move |state| render_tag(state, slug.clone())).await
 }
 
@@ -67,9 +67,8 @@ async fn render_tag(state: Arc<AppState>, slug: Slug) -> Result<Rendered, AppErr
 pub async fn character(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
+    PathSlug(slug): PathSlug,
 ) -> Result<HttpResponse, AppError> {
-    let slug = Slug::parse(&path).map_err(|_| AppError::NotFound)?;
     response::page(&state, &req, move |state| {
         render_character(state, slug.clone())
     })

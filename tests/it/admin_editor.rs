@@ -164,7 +164,7 @@ async fn other_editors_see_saves_live() {
     let mut alice = admin.ws(page).await;
     next_json(&mut alice).await;
     // The second editor is on another app node when Redis is configured.
-    let node_b = if std::env::var("HALFTONE_TEST_REDIS_URL").is_ok() {
+    let node_b = if crate::common::redis_url().is_some() {
         Some(app.second_node().await)
     } else {
         None

@@ -304,14 +304,11 @@ async fn metrics_report_requests_cache_and_database() {
     assert!(text.contains("result=\"hit\""));
 }
 
-fn redis_url() -> Option<String> {
-    std::env::var("HALFTONE_TEST_REDIS_URL").ok()
-}
+use crate::common::redis_url;
 
 #[tokio::test]
 async fn redis_going_down_and_back_never_stops_the_site() {
     let Some(url) = redis_url() else {
-        eprintln!("runs in the MariaDB + Redis pass (HALFTONE_TEST_REDIS_URL)");
         return;
     };
     let target = url
@@ -349,7 +346,6 @@ async fn redis_going_down_and_back_never_stops_the_site() {
 #[tokio::test]
 async fn a_change_on_one_process_reaches_another_through_redis() {
     let Some(_) = redis_url() else {
-        eprintln!("runs in the MariaDB + Redis pass (HALFTONE_TEST_REDIS_URL)");
         return;
     };
     let app = spawn_app().await;

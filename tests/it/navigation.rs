@@ -2,7 +2,7 @@
 
 use halftone::comics::{self, PageId, SeriesId};
 
-use crate::common::{html, page, select_attr, spawn_app, TestApp};
+use crate::common::{html, page, select_attr, spawn_app, TestApp, WriteAs};
 
 async fn nav(app: &TestApp, slug: &str) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
     let doc = html(&app.page(&format!("/comic/{slug}")).await);
@@ -34,7 +34,15 @@ async fn back_dated_pages_keep_their_place_in_the_reading_order() {
         page(&app, "c", "C", None, now - 10),
         page(&app, "d", "D", None, now - 2000),
     ];
-    app.write(None, true, true, pages).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        pages,
+    )
+    .await;
     assert_eq!(
         nav(&app, "b").await,
         (
@@ -61,7 +69,15 @@ async fn reordering_pages_never_breaks_navigation() {
         .enumerate()
         .map(|(i, s)| page(&app, s, s, None, now - 100 + i as i64))
         .collect();
-    app.write(None, true, true, pages).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        pages,
+    )
+    .await;
     let series: SeriesId = sqlx::query_scalar("SELECT id FROM series")
         .fetch_one(app.db.pool())
         .await
@@ -121,7 +137,15 @@ async fn chapter_jumps_go_to_the_first_page_of_the_neighbouring_chapter() {
         page(&app, "b2", "B2", Some("two"), now - 30),
         page(&app, "c1", "C1", Some("three"), now - 20),
     ];
-    app.write(None, true, true, pages).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        pages,
+    )
+    .await;
     let doc = html(&app.page("/comic/b2").await);
     assert_eq!(
         select_attr(&doc, ".chapter-nav a", "href"),
@@ -139,16 +163,20 @@ async fn random_redirects_to_a_visible_page_and_is_not_cached() {
     let app = spawn_app().await;
     let now = halftone::db::now();
     app.write(
-        None,
-        true,
-        true,
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
         vec![page(&app, "only", "Only", None, now - 5)],
     )
     .await;
     app.write(
-        None,
-        true,
-        false,
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: false,
+        },
         vec![page(&app, "later", "Later", None, now + 3600)],
     )
     .await;

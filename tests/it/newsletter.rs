@@ -14,7 +14,7 @@ use halftone::newsletter::{compose, outbox, subscribers};
 use crate::common::admin::PASSWORD;
 use crate::common::smtp::{free_port, smtp_config, SmtpSink};
 use crate::common::{
-    halftone_command, html, seed_pages, select_attr, spawn_app_with, ChildGuard, TestApp,
+    halftone_command, html, seed_pages, select_attr, spawn_app_with, ChildGuard, TestApp, WriteAs,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -741,7 +741,15 @@ async fn a_page_going_live_is_mailed_once_even_with_two_nodes() {
     let live_at = halftone::db::now() + 3;
     let mut page = crate::common::page(&app, "p3", "The Big Reveal", None, live_at);
     page.published_at = Some(live_at);
-    app.write(None, true, false, vec![page]).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: false,
+        },
+        vec![page],
+    )
+    .await;
     app.exec("UPDATE pages SET live_at = ? WHERE slug = 'p3'", &[live_at])
         .await;
     while halftone::db::now() < live_at {

@@ -92,8 +92,7 @@ async fn a_stalled_database_answers_503_with_retry_after_and_readyz_fails() {
 
 #[tokio::test]
 async fn a_node_started_without_redis_publishes_once_redis_returns() {
-    let Ok(url) = std::env::var("HALFTONE_TEST_REDIS_URL") else {
-        eprintln!("runs in the MariaDB + Redis pass (HALFTONE_TEST_REDIS_URL)");
+    let Some(url) = crate::common::redis_url() else {
         return;
     };
     let target = url

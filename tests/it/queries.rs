@@ -1,6 +1,6 @@
 //! Pages run a fixed number of queries however large the archive (no N+1).
 
-use crate::common::{seed_pages, TestApp};
+use crate::common::{seed_pages, TestApp, WriteAs};
 
 const ROUTES: &[&str] = &[
     "/",
@@ -55,7 +55,15 @@ async fn query_count_is_the_same_for_10_and_2000_pages() {
             )
         })
         .collect();
-    app.write(None, true, true, more).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        more,
+    )
+    .await;
     let large = counts(&app).await;
     assert_eq!(small, large, "query counts must not grow with the archive");
 

@@ -1,7 +1,7 @@
 //! The reader's pages: welcome, home, comic page, archive, chapter, cast,
 //! tags, static pages, errors, multiple series.
 
-use crate::common::{html, page, seed_pages, select_attr, select_text, spawn_app};
+use crate::common::{html, page, seed_pages, select_attr, select_text, spawn_app, WriteAs};
 
 #[tokio::test]
 async fn an_empty_site_shows_how_to_add_content() {
@@ -196,7 +196,15 @@ async fn notes_with_html_cannot_inject_script() {
     p.notes = "<img src=x onerror=alert(1)> <script>alert(2)</script> [x](javascript:alert(3))"
         .to_owned();
     p.hover_text = "\"><script>alert(4)</script>".to_owned();
-    app.write(None, true, true, vec![p]).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        vec![p],
+    )
+    .await;
     let body = app.page("/comic/evil").await;
     assert!(!body.contains("onerror"), "{body}");
     assert!(!body.contains("<script>alert"), "{body}");
@@ -212,7 +220,15 @@ async fn a_second_series_lives_under_its_own_prefix() {
         page(&app, "s1", "Side 1", None, now - 100),
         page(&app, "s2", "Side 2", None, now - 50),
     ];
-    app.write(Some("side-comic"), true, true, side).await;
+    app.write(
+        WriteAs {
+            series: Some("side-comic"),
+            publish: true,
+            backfill: true,
+        },
+        side,
+    )
+    .await;
 
     // The primary series keeps its short URLs.
     let home = html(&app.page("/").await);

@@ -1,7 +1,7 @@
 //! A scheduled page is invisible everywhere until its time, then appears
 //! by itself (no cron job).
 
-use crate::common::{page, spawn_app, TestApp};
+use crate::common::{page, spawn_app, TestApp, WriteAs};
 
 /// Every place a page could leak through.
 async fn visible_anywhere(app: &TestApp, slug: &str, title: &str) -> Vec<&'static str> {
@@ -39,17 +39,21 @@ async fn a_scheduled_page_is_invisible_until_its_time_then_appears() {
     let app = spawn_app().await;
     let now = halftone::db::now();
     app.write(
-        None,
-        true,
-        true,
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
         vec![page(&app, "before", "Before", Some("one"), now - 100)],
     )
     .await;
     // Scheduled two seconds ahead, written "now" (not back-filled).
     app.write(
-        None,
-        true,
-        false,
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: false,
+        },
         vec![page(&app, "soon", "Soon Page", Some("one"), now + 2)],
     )
     .await;
@@ -86,22 +90,54 @@ async fn drafts_never_show() {
     let app = spawn_app().await;
     let now = halftone::db::now();
     app.write(
-        None,
-        true,
-        true,
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
         vec![page(&app, "before", "Before", Some("one"), now - 100)],
     )
     .await;
     app.write(
-        None,
-        false,
-        true,
+        WriteAs {
+            series: None,
+            publish: false,
+            backfill: true,
+        },
         vec![page(&app, "draft", "Draft Page", Some("one"), now - 50)],
     )
     .await;
     assert_eq!(
         visible_anywhere(&app, "draft", "Draft Page").await,
         Vec::<&str>::new()
+    );
+    // Positive control: a published page written the same way, after the
+    // draft, shows in every place the draft was looked for.
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        vec![page(&app, "after", "After Page", Some("one"), now - 10)],
+    )
+    .await;
+    assert_eq!(
+        visible_anywhere(&app, "after", "After Page").await,
+        vec![
+            "permalink",
+            "home",
+            "archive",
+            "chapter",
+            "rss",
+            "atom",
+            "json feed",
+            "chapter feed",
+            "sitemap",
+            "tag",
+            "character",
+            "navigation",
+        ]
     );
 }
 
@@ -110,15 +146,25 @@ async fn a_chapter_with_only_scheduled_pages_stays_secret() {
     let app = spawn_app().await;
     let now = halftone::db::now();
     app.write(
-        None,
-        true,
-        true,
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
         vec![page(&app, "before", "Before", Some("one"), now - 100)],
     )
     .await;
     let mut secret = page(&app, "twist", "Twist", Some("spoiler"), now + 3600);
     secret.characters = vec!["Mystery Guest".to_owned()];
-    app.write(None, true, false, vec![secret]).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: false,
+        },
+        vec![secret],
+    )
+    .await;
     assert_eq!(app.get("/chapter/spoiler").await.status(), 404);
     assert_eq!(app.get("/character/mystery-guest").await.status(), 404);
     for path in ["/archive", "/comic/before", "/cast", "/sitemap.xml"] {
@@ -146,12 +192,22 @@ async fn a_back_dated_page_published_today_reaches_feed_subscribers() {
             )
         })
         .collect();
-    app.write(None, true, true, recent).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        recent,
+    )
+    .await;
     // The author publishes today a page dated years ago (not back-filled).
     app.write(
-        None,
-        true,
-        false,
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: false,
+        },
         vec![page(
             &app,
             "old",

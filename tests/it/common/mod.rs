@@ -23,6 +23,18 @@ use halftone::media::{self, Processed};
 use halftone::startup::Application;
 use image::ImageEncoder;
 
+/// How `TestApp::write` writes pages, by name rather than by position.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteAs {
+    /// Series slug; `None` is the primary series.
+    pub series: Option<&'static str>,
+    /// Published (live at their dates) or drafts.
+    pub publish: bool,
+    /// Back-filled into the archive (live at their own dates, as an import
+    /// of old pages is) rather than live from now on.
+    pub backfill: bool,
+}
+
 pub struct TestApp {
     pub address: String,
     pub port: u16,
@@ -64,6 +76,20 @@ impl Drop for MySqlDatabase {
         })
         .join();
     }
+}
+
+/// The Redis the suite runs with, if any. With `HALFTONE_TEST_REDIS=required`
+/// (set by `.ci/run` for its MariaDB + Redis pass) a missing URL fails the
+/// test instead of letting it pass without running.
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var("HALFTONE_TEST_REDIS_URL").ok();
+    if url.is_none() && std::env::var("HALFTONE_TEST_REDIS").is_ok_and(|v| v == "required") {
+        panic!("HALFTONE_TEST_REDIS=required but HALFTONE_TEST_REDIS_URL is not set");
+    }
+    if url.is_none() {
+        eprintln!("needs Redis: runs in the MariaDB + Redis pass (HALFTONE_TEST_REDIS_URL)");
+    }
+    url
 }
 
 /// Which database the suite runs against.
@@ -253,17 +279,11 @@ impl TestApp {
     }
 
     /// Writes pages through the same code path as `halftone import`.
-    pub async fn write(
-        &self,
-        series: Option<&str>,
-        publish: bool,
-        backfill: bool,
-        pages: Vec<ReadyPage>,
-    ) {
+    pub async fn write(&self, how: WriteAs, pages: Vec<ReadyPage>) {
         let target = Target {
-            series: series.map(str::to_owned),
-            publish,
-            backfill,
+            series: how.series.map(str::to_owned),
+            publish: how.publish,
+            backfill: how.backfill,
         };
         write_pages(&self.db, &target, pages)
             .await
@@ -382,7 +402,15 @@ pub async fn seed_pages(app: &TestApp, n: usize, chapters: usize) {
             )
         })
         .collect();
-    app.write(None, true, true, pages).await;
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: true,
+        },
+        pages,
+    )
+    .await;
 }
 
 /// The binary under test, for CLI tests.
