@@ -166,7 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 db.close().await;
             }
             let app = Application::build(config).await?;
-            app.run_until_stopped().await?;
+            app.run_until_signal().await?;
         }
         Command::Migrate => {
             let db = Db::connect(&config).await?;

@@ -41,6 +41,11 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// HTTP worker threads (default: one per CPU core).
     pub workers: Option<usize>,
+    /// On SIGTERM: how long `/readyz` answers 503 ("draining") before the
+    /// node stops accepting, so the load balancer moves readers away first.
+    pub shutdown_drain_ms: u64,
+    /// Then how long requests in flight may take to finish.
+    pub shutdown_timeout_secs: u64,
     pub bind: SocketAddr,
     /// Where the SQLite file and processed media live.
     pub data_dir: PathBuf,
@@ -297,6 +302,8 @@ impl Default for Config {
             metrics_allow: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
             trusted_proxies: Vec::new(),
             workers: None,
+            shutdown_drain_ms: 5000,
+            shutdown_timeout_secs: 30,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
             public_url: Url::parse("http://127.0.0.1:8080/").expect("static URL"),

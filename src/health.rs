@@ -12,6 +12,13 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    // Not-ready answers are JSON, which the error pages leave alone: a
+    // probe (or a person) reads why.
+    if *state.draining.borrow() {
+        return HttpResponse::ServiceUnavailable()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({ "ready": false, "reason": "draining" }));
+    }
     match state.db.ping().await {
         Ok(()) => HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
@@ -21,7 +28,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             HttpResponse::ServiceUnavailable()
                 .insert_header(("Cache-Control", "no-store"))
                 .insert_header(("Retry-After", crate::error::RETRY_AFTER_SECS.to_string()))
-                .body("database unreachable")
+                .json(serde_json::json!({ "ready": false, "reason": "database unreachable" }))
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct Services {
     pub backups: Arc<crate::backup::Progress>,
     /// Held while serving: a restore of this data folder waits for it.
     pub site_lock: Arc<SiteLock>,
+    /// True once this node is shutting down: `/readyz` says "draining" and
+    /// editor websockets close with "reconnect" (to another node).
+    pub draining: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A lock on the data folder: shared by running servers, exclusive for a
@@ -107,6 +110,18 @@ pub struct AppState {
     pub search: Arc<crate::search::Search>,
     /// Subscribers and the background sender (see `newsletter`).
     pub newsletter: Arc<crate::newsletter::Newsletter>,
+    /// Sets `Services::draining`.
+    drain: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl AppState {
+    /// Starts this node's shutdown: unready for the balancer, editors told
+    /// to reconnect elsewhere. Requests keep being served until stopped.
+    pub fn begin_draining(&self) {
+        if !self.drain.send_replace(true) {
+            tracing::info!("draining: /readyz answers 503, editor websockets reconnect elsewhere");
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -214,6 +229,7 @@ impl Application {
         let proxies = config.proxies()?;
         let metrics_allowed = config.metrics_allowed()?;
         let site_lock = Arc::new(SiteLock::shared(&config.data_dir)?);
+        let (drain, draining) = tokio::sync::watch::channel(false);
         let services = Services {
             config: Arc::new(config),
             db,
@@ -224,6 +240,7 @@ impl Application {
             cache,
             backups: Default::default(),
             site_lock,
+            draining,
         };
         let state = web::Data::new(AppState {
             services,
@@ -235,6 +252,7 @@ impl Application {
             analytics: crate::analytics::Reporter::start(&config_analytics),
             search: Arc::new(crate::search::Search::empty().context("search index")?),
             newsletter: Arc::new(crate::newsletter::Newsletter::new(newsletter_enabled)),
+            drain: Arc::new(drain),
         });
         crate::newsletter::Newsletter::start(crate::newsletter::Worker {
             services: state.services.clone(),
@@ -280,12 +298,57 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGTERM/SIGINT or the handle), then lets the
+    /// Serves until stopped by the handle (the tests), then lets the
     /// newsletter sender finish the mail in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.state.newsletter.shutdown().await;
         served
+    }
+
+    /// `serve`: serves until SIGTERM or SIGINT, then shuts down gracefully —
+    /// unready first (`shutdown_drain_ms`, so the balancer drains this node),
+    /// editor websockets told to reconnect, then no new connections while
+    /// requests in flight finish (`shutdown_timeout_secs`), then the
+    /// newsletter's lease released.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let handle = self.server.handle();
+        let drain = std::time::Duration::from_millis(state.config.shutdown_drain_ms);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(drain_ms = drain.as_millis() as u64, "shutdown requested");
+            state.begin_draining();
+            tokio::time::sleep(drain).await;
+            tracing::info!("no longer accepting; finishing requests in flight");
+            handle.stop(true).await;
+        });
+        self.run_until_stopped().await
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -331,6 +394,7 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 
 fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
     let workers = state.config.workers;
+    let shutdown_timeout = state.config.shutdown_timeout_secs;
     let server = HttpServer::new(move || {
         App::new()
             // The last `wrap` is outermost: the request span covers all,
@@ -363,6 +427,9 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .default_service(web::to(reader::errors::not_found))
     })
     .workers(workers.unwrap_or_else(num_cpus_or_one))
+    // Signals are ours (`run_until_signal`): drain first, then stop.
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout)
     .listen(listener)?
     .run();
     Ok(server)

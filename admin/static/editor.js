@@ -181,6 +181,11 @@
 
   function receive(m) {
     switch (m.type) {
+      case "reconnect":
+        // The server is shutting down; the close that follows reconnects
+        // (to another node behind the balancer) and resends what is unsaved.
+        setState("offline", "Server restarting: reconnecting… Your changes are kept in this browser.");
+        break;
       case "hello":
         sessionEnded = false;
         if (!dirty()) {

@@ -335,12 +335,12 @@ pub async fn save_auto(
     let on = form.auto.is_some();
     let map = settings::load_map(&state.db).await?;
     let was_on = map.get(AUTO).map(String::as_str) == Some("1");
-    let mut conn = state.db.pool().acquire().await?;
-    settings::set(&mut conn, AUTO, if on { "1" } else { "0" }).await?;
+    let since = crate::db::now().to_string();
+    let mut values = vec![(AUTO, if on { "1" } else { "0" })];
     if on && !was_on {
-        settings::set(&mut conn, AUTO_SINCE, &crate::db::now().to_string()).await?;
+        values.push((AUTO_SINCE, since.as_str()));
     }
-    drop(conn);
+    settings::save_all(&state.db, &values).await?;
     Ok(view::ok(
         "/admin/newsletter",
         if on {

@@ -106,8 +106,7 @@ pub async fn upload(
             ));
         }
     };
-    let mut conn = state.db.pool().acquire().await?;
-    let media_id = media::store::insert_or_find(&mut conn, &processed).await?;
+    let media_id = media::store::register(&state.db, &processed).await?;
     let thumb = media::variants::url(
         &processed.hash,
         &media::variants::thumb_name(&processed.hash, processed.thumb_width),

@@ -186,8 +186,23 @@ async fn run(
     }
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
+    let mut draining = state.draining.clone();
     loop {
         tokio::select! {
+            // This node is shutting down: the editor reconnects (to another
+            // node behind the balancer) and resends what is unsaved.
+            Ok(()) = draining.changed() => {
+                if *draining.borrow() {
+                    let _ = send(&mut ws, json!({ "type": "reconnect", "message": "This server is restarting; reconnecting…" })).await;
+                    let _ = ws
+                        .close(Some(actix_ws::CloseReason {
+                            code: actix_ws::CloseCode::Restart,
+                            description: Some("reconnect".into()),
+                        }))
+                        .await;
+                    return;
+                }
+            }
             message = stream.next() => {
                 let Some(message) = message else { break };
                 last_heard = Instant::now();

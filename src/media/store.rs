@@ -53,6 +53,12 @@ pub async fn known_hashes(
     Ok(rows.into_iter().collect())
 }
 
+/// The upload use case: the row for this image (its files are written).
+pub async fn register(db: &crate::db::Db, p: &Processed) -> Result<MediaId, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    insert_or_find(&mut conn, p).await
+}
+
 /// The row for this image, inserted if new. Identical uploads share a row.
 pub async fn insert_or_find(
     conn: &mut AnyConnection,
@@ -104,25 +110,11 @@ pub async fn media_ref(
     db: &crate::db::Db,
     id: i64,
 ) -> Result<Option<crate::comics::MediaRef>, sqlx::Error> {
-    let row: Option<(String, i64, i64, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT hash, width, height, widths, fallback_ext, thumb_width, thumb_height FROM media WHERE id = ?",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(
-        |(hash, width, height, widths, fallback_ext, thumb_width, thumb_height)| {
-            crate::comics::MediaRef {
-                hash,
-                width,
-                height,
-                widths,
-                fallback_ext,
-                thumb_width,
-                thumb_height,
-            }
-        },
-    ))
+    Ok(media_refs(db, &[id])
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, m)| m))
 }
 
 /// Several media items' names and sizes by id (the editor's image list),

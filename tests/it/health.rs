@@ -157,3 +157,125 @@ async fn every_page_carries_the_security_headers() {
         "max-age=31536000"
     );
 }
+
+/// A node going down drains first: `/readyz` turns 503 so the balancer
+/// moves readers away while pages still answer, and open editor websockets
+/// are told to reconnect (code 1012, "reconnect") — to another node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_node_is_unready_and_sends_editors_elsewhere() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = spawn_app().await;
+    crate::common::seed_pages(&app, 1, 0).await;
+    let admin = app.owner().await;
+    let page = admin.new_page().await;
+    let mut socket = admin.ws(page).await;
+    let hello = crate::common::admin::next_json(&mut socket).await;
+    assert_eq!(hello["type"], "hello");
+
+    app.state.begin_draining();
+    let (status, body) = app.get_text("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("\"draining\""), "{body}");
+    assert_eq!(app.get("/healthz").await.status(), 200, "still alive");
+    assert_eq!(app.get("/").await.status(), 200, "still serving readers");
+
+    let reconnect = crate::common::admin::next_json(&mut socket).await;
+    assert_eq!(reconnect["type"], "reconnect", "{reconnect}");
+    let close = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+        .await
+        .expect("a close frame in time");
+    match close {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(frame.code, CloseCode::Restart);
+            assert_eq!(frame.reason.as_str(), "reconnect");
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
+
+/// `halftone serve` on SIGTERM: unready at once, serving for the drain
+/// time, then it exits cleanly (status 0) and the port is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_then_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut command = std::process::Command::new(crate::common::halftone_bin());
+    command
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("HALFTONE_DATA_DIR", dir.path())
+        .env("HALFTONE_BIND", format!("127.0.0.1:{port}"))
+        .env("HALFTONE_SHUTDOWN_DRAIN_MS", "1500")
+        .env("HALFTONE_LOG", "warn")
+        .env_remove("HALFTONE_DATABASE_URL")
+        .env_remove("HALFTONE_REDIS_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = crate::common::ChildGuard(command.spawn().expect("spawn serve"));
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
+    let mut up = false;
+    for _ in 0..150 {
+        if let Ok(r) = client.get(url("/readyz")).send().await {
+            if r.status() == 200 {
+                up = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "serve came up");
+    let pid = child.0.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let mut saw_draining = false;
+    while started.elapsed() < std::time::Duration::from_millis(1000) {
+        if let Ok(r) = client.get(url("/readyz")).send().await {
+            if r.status() == 503 && r.text().await.unwrap_or_default().contains("\"draining\"") {
+                saw_draining = true;
+                let home = client
+                    .get(url("/"))
+                    .send()
+                    .await
+                    .expect("home while draining");
+                assert_eq!(
+                    home.status(),
+                    200,
+                    "readers are still served while draining"
+                );
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(saw_draining, "readyz said draining after SIGTERM");
+    let mut status = None;
+    for _ in 0..200 {
+        if let Some(s) = child.0.try_wait().expect("wait") {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = status.expect("serve exited after the drain");
+    assert!(status.success(), "clean exit: {status:?}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1400),
+        "it drained for the configured time first"
+    );
+    assert!(
+        client.get(url("/healthz")).send().await.is_err(),
+        "the port is closed"
+    );
+}
