@@ -308,9 +308,9 @@ impl Application {
 
     /// `serve`: serves until SIGTERM or SIGINT, then shuts down gracefully —
     /// unready first (`shutdown_drain_ms`, so the balancer drains this node),
-    /// editor websockets told to reconnect, then no new connections while
-    /// requests in flight finish (`shutdown_timeout_secs`), then the
-    /// newsletter's lease released.
+    /// editor websockets told to reconnect and the newsletter sender stopped
+    /// (its lease given back), then no new connections while requests in
+    /// flight finish (`shutdown_timeout_secs`).
     pub async fn run_until_signal(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let handle = self.server.handle();
@@ -319,6 +319,9 @@ impl Application {
             wait_for_signal().await;
             tracing::info!(drain_ms = drain.as_millis() as u64, "shutdown requested");
             state.begin_draining();
+            // Singleton work moves to another node at once: the mail in hand
+            // finishes and the sender's lease is given back.
+            state.newsletter.shutdown().await;
             tokio::time::sleep(drain).await;
             tracing::info!("no longer accepting; finishing requests in flight");
             handle.stop(true).await;

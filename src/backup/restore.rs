@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use secrecy::SecretString;
+use sha2::{Digest, Sha256};
 use sqlx::{Connection, Executor};
 
 use super::archive::{self, Manifest};
@@ -302,9 +303,11 @@ async fn restore_media(
                     );
                 }
                 let target = media_dir.join(rel);
-                // Content-addressed: the same name with the same size is the
-                // same file.
-                if std::fs::metadata(&target).is_ok_and(|m| m.len() == bytes.len() as u64) {
+                // A file already there is kept only if it is byte for byte
+                // the archive's (a damaged copy is replaced).
+                if std::fs::read(&target).is_ok_and(|old| {
+                    old.len() == bytes.len() && Sha256::digest(&old) == Sha256::digest(&bytes)
+                }) {
                     present += 1;
                     return Ok(());
                 }

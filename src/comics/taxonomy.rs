@@ -236,7 +236,7 @@ pub async fn sitemap_slugs(db: &Db, now: i64) -> Result<(Vec<String>, Vec<String
         ") UNION ALL SELECT 'character' AS kind, ch.slug FROM characters ch WHERE EXISTS \
          (SELECT 1 FROM page_characters pc JOIN pages p ON p.id = pc.page_id WHERE pc.character_id = ch.id AND ",
         visible!("p"),
-        ")"
+        ") ORDER BY 1, 2"
     ))
     .bind(now)
     .bind(now)

@@ -286,7 +286,15 @@ fn assert_same_view(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) 
                 &body[..body.len().min(200)]
             );
         }
-        assert_eq!(Some(body), b.get(path), "{path} differs after restore");
+        let other = &b[path];
+        for (i, (x, y)) in body.lines().zip(other.lines()).enumerate() {
+            assert_eq!(x, y, "{path} differs after restore at line {i}");
+        }
+        assert_eq!(
+            body.lines().count(),
+            other.lines().count(),
+            "{path}: length differs"
+        );
     }
 }
 
