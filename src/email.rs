@@ -187,6 +187,29 @@ impl Mailer {
 #[serde(transparent)]
 pub struct EmailAddress(String);
 
+impl EmailAddress {
+    /// One address (`ada@example.com`): checked by the mailer's own parser
+    /// (lettre's RFC 5321 rules), so what is accepted here can be sent to,
+    /// and lists (`a@x.com,b@y.com`) or display forms (`<a@x.com>`) are not.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let email = input.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && email.parse::<lettre::Address>().is_ok()
+            && email.rsplit_once('@').is_some_and(|(_, domain)| {
+                domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            });
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(format!("“{}” is not an e-mail address.", input.trim()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod address_tests {
     use super::EmailAddress;
@@ -210,28 +233,5 @@ mod address_tests {
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
         }
-    }
-}
-
-impl EmailAddress {
-    /// One address (`ada@example.com`): checked by the mailer's own parser
-    /// (lettre's RFC 5321 rules), so what is accepted here can be sent to,
-    /// and lists (`a@x.com,b@y.com`) or display forms (`<a@x.com>`) are not.
-    pub fn parse(input: &str) -> Result<Self, String> {
-        let email = input.trim().to_lowercase();
-        let valid = email.len() <= 254
-            && email.parse::<lettre::Address>().is_ok()
-            && email.rsplit_once('@').is_some_and(|(_, domain)| {
-                domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-            });
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err(format!("“{}” is not an e-mail address.", input.trim()))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }

@@ -122,10 +122,12 @@ pub async fn write_table(
     let mut line = Vec::with_capacity(columns.len());
     while let Some(row) = rows.try_next().await? {
         line.clear();
-        for i in 0..columns.len() {
-            line.push(value(&row, i).with_context(|| {
-                format!("cannot read {table}.{} of row {}", columns[i], count + 1)
-            })?);
+        for (i, column) in columns.iter().enumerate() {
+            line.push(
+                value(&row, i).with_context(|| {
+                    format!("cannot read {table}.{column} of row {}", count + 1)
+                })?,
+            );
         }
         serde_json::to_writer(&mut *out, &line)?;
         out.write_all(b"\n")?;

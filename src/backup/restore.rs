@@ -38,8 +38,10 @@ pub struct Restored {
 
 /// Opens (creating) a database that only a restore or a verification uses.
 pub async fn open_scratch(url: &str, max_connections: u32) -> anyhow::Result<Db> {
-    let mut config = Config::default();
-    config.database_url = Some(SecretString::from(url.to_owned()));
+    let mut config = Config {
+        database_url: Some(SecretString::from(url.to_owned())),
+        ..Config::default()
+    };
     if let Some(path) = sqlite_path(url) {
         config.data_dir = path
             .parent()
@@ -82,7 +84,7 @@ pub async fn load(
         let mut tx = conn.begin().await?;
         for (table, bytes) in tables {
             let data = dump::read_table(bytes.as_slice(), table)?;
-            if dump::columns(&mut *tx, table).await?.is_empty() {
+            if dump::columns(&mut tx, table).await?.is_empty() {
                 anyhow::bail!(
                     "the archive has a table {table} that schema {} does not have",
                     manifest.schema_version
@@ -91,7 +93,7 @@ pub async fn load(
             sqlx::query(&format!("DELETE FROM {}", dump::quoted(table)))
                 .execute(&mut *tx)
                 .await?;
-            dump::load_table(&mut *tx, table, &data, |n| progress.add(n)).await?;
+            dump::load_table(&mut tx, table, &data, |n| progress.add(n)).await?;
         }
         tx.commit().await?;
         if backend == Backend::Sqlite {

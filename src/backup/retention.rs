@@ -44,6 +44,9 @@ pub fn made_at(name: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// A period an archive falls in: (year, day / ISO week / month).
+type Bucket = fn(&DateTime<Utc>) -> (i32, u32);
+
 /// The names to keep out of `names` (any order). Unparseable names are not
 /// archives of ours and are kept.
 pub fn keep(names: &[String], policy: &Policy) -> BTreeSet<String> {
@@ -57,7 +60,7 @@ pub fn keep(names: &[String], policy: &Policy) -> BTreeSet<String> {
         .filter(|n| made_at(n).is_none())
         .cloned()
         .collect();
-    let buckets: [(u32, fn(&DateTime<Utc>) -> (i32, u32)); 3] = [
+    let buckets: [(u32, Bucket); 3] = [
         (policy.daily, |t| (t.year(), t.ordinal())),
         (policy.weekly, |t| {
             let w = t.iso_week();

@@ -717,16 +717,17 @@ async fn export_then_import_gives_the_same_comic() {
     let q = "SELECT p.slug, p.title, p.hover_text, p.transcript, p.notes, c.title, p.published_at \
              FROM pages p LEFT JOIN chapters c ON c.id = p.chapter_id \
              WHERE p.status = 'published' ORDER BY p.position, p.id";
-    let text_of = |rows: Vec<(
-        halftone::db::DbText,
-        halftone::db::DbText,
-        halftone::db::DbText,
-        halftone::db::DbText,
-        halftone::db::DbText,
-        Option<halftone::db::DbText>,
+    use halftone::db::DbText;
+    type DbRow = (
+        DbText,
+        DbText,
+        DbText,
+        DbText,
+        DbText,
+        Option<DbText>,
         Option<i64>,
-    )>|
-     -> Vec<Row> {
+    );
+    let text_of = |rows: Vec<DbRow>| -> Vec<Row> {
         rows.into_iter()
             .map(|r| {
                 (
