@@ -863,3 +863,49 @@ async fn one_node_makes_the_scheduled_backup() {
     assert_eq!(archives(out.path()).len(), 1);
     drop(second);
 }
+
+/// A backup onto a full disk fails with a clear error, leaves no file
+/// behind (not even its partial one) and is recorded as failed. Needs a
+/// small tmpfs (root, as on CI); elsewhere it says so and stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_clearly_and_leaves_nothing() {
+    let app = rich_site().await;
+    let mount = tempfile::tempdir().expect("dir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(mount.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("cannot mount a small tmpfs here (needs root): skipped");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.path().to_owned());
+    let (ok, text) = run(
+        halftone_command(&app),
+        &["backup", "--to", mount.path().to_str().expect("utf8")],
+    );
+    assert!(!ok, "a backup onto a full disk succeeded:\n{text}");
+    assert!(
+        text.contains("No space left on device"),
+        "the error names the cause:\n{text}"
+    );
+    let left: Vec<_> = std::fs::read_dir(mount.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    let failed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM backups WHERE verified = 0 AND error IS NOT NULL")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("count");
+    assert_eq!(failed, 1, "the failure is in the history for the admin");
+}
