@@ -245,7 +245,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "Backed up to {} ({}, {} pages, {} media files) in {:.1} s; verified in {:.1} s.",
                 done.path.display(),
-                human_bytes(done.bytes),
+                crate::backup::human_bytes(done.bytes),
                 done.manifest.tables.get("pages").copied().unwrap_or(0),
                 done.manifest.media_files(),
                 done.write_secs,
@@ -344,15 +344,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn human_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} bytes"),
-    }
 }
 
 async fn add_user(

@@ -39,14 +39,6 @@ struct BackupsTemplate {
     warning: Option<String>,
 }
 
-fn size(bytes: Option<i64>) -> String {
-    match bytes {
-        Some(b) if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        Some(b) => format!("{:.0} KiB", (b as f64 / 1024.0).ceil()),
-        None => String::new(),
-    }
-}
-
 /// What the dashboard says about backups, if anything is wrong.
 pub async fn warning(state: &AppState, tz: &str) -> Result<Option<String>, AppError> {
     let recent = history::recent(&state.db, 1).await?;
@@ -85,7 +77,10 @@ pub async fn show(
         .map(|a| Row {
             when: local_time(a.started_at, &tz),
             kind: a.kind,
-            size: size(a.bytes),
+            size: a
+                .bytes
+                .map(|b| backup::human_bytes(b as u64))
+                .unwrap_or_default(),
             verified: a.verified == 1,
             path: a.path.unwrap_or_default(),
             running: a.finished_at.is_none(),

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::forms::{self, slug_or_title, title_ok};
+use super::forms;
 use super::view::{self, AdminChrome};
 use crate::auth::Session;
 use crate::comics::{self, ChapterId};
@@ -107,12 +107,9 @@ pub async fn chapter_create(
     else {
         return Ok(view::fail("/admin/series", "Create a series first."));
     };
-    let (title, slug) = match (
-        title_ok(&form.title),
-        slug_or_title(&form.slug, &form.title),
-    ) {
-        (Ok(t), Ok(s)) => (t, s),
-        (Err(e), _) | (_, Err(e)) => return Ok(view::fail(&back, &e)),
+    let (title, slug) = match forms::title_and_slug(&form.title, &form.slug) {
+        Ok(v) => v,
+        Err(e) => return Ok(view::fail(&back, &e)),
     };
     let created = comics::chapters::create(
         &state.db,
@@ -138,12 +135,9 @@ pub async fn chapter_update(
     form: web::Form<ChapterForm>,
 ) -> Result<HttpResponse, AppError> {
     let back = chapters_url(form.series);
-    let (title, slug) = match (
-        title_ok(&form.title),
-        slug_or_title(&form.slug, &form.title),
-    ) {
-        (Ok(t), Ok(s)) => (t, s),
-        (Err(e), _) | (_, Err(e)) => return Ok(view::fail(&back, &e)),
+    let (title, slug) = match forms::title_and_slug(&form.title, &form.slug) {
+        Ok(v) => v,
+        Err(e) => return Ok(view::fail(&back, &e)),
     };
     match forms::saved(
         comics::chapters::update(

@@ -30,6 +30,12 @@ pub fn title_ok(title: &str) -> Result<&str, String> {
     }
 }
 
+/// A form's title and slug (derived from the title when left empty),
+/// checked together.
+pub fn title_and_slug<'a>(title: &'a str, slug: &str) -> Result<(&'a str, String), String> {
+    Ok((title_ok(title)?, slug_or_title(slug, title)?))
+}
+
 /// A slug-named write's result: `Ok(Ok(v))`, `Ok(Err(page))` to send the
 /// author back to `back` saying "{what} already uses the slug …", or the
 /// database error.

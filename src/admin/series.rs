@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::forms::{self, slug_or_title, title_ok};
+use super::forms;
 use super::view::{self, AdminChrome};
 use crate::auth::Session;
 use crate::comics::{self, SeriesId};
@@ -47,12 +47,9 @@ pub async fn series_create(
     _s: Session,
     form: web::Form<SeriesForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (title, slug) = match (
-        title_ok(&form.title),
-        slug_or_title(&form.slug, &form.title),
-    ) {
-        (Ok(t), Ok(s)) => (t, s),
-        (Err(e), _) | (_, Err(e)) => return Ok(view::fail("/admin/series", &e)),
+    let (title, slug) = match forms::title_and_slug(&form.title, &form.slug) {
+        Ok(v) => v,
+        Err(e) => return Ok(view::fail("/admin/series", &e)),
     };
     let new = comics::series::NewSeries {
         slug: &slug,
@@ -81,12 +78,9 @@ pub async fn series_update(
     path: web::Path<i64>,
     form: web::Form<SeriesForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (title, slug) = match (
-        title_ok(&form.title),
-        slug_or_title(&form.slug, &form.title),
-    ) {
-        (Ok(t), Ok(s)) => (t, s),
-        (Err(e), _) | (_, Err(e)) => return Ok(view::fail("/admin/series", &e)),
+    let (title, slug) = match forms::title_and_slug(&form.title, &form.slug) {
+        Ok(v) => v,
+        Err(e) => return Ok(view::fail("/admin/series", &e)),
     };
     match forms::saved(
         comics::series::update(

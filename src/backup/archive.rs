@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -171,7 +171,9 @@ pub fn read(
     for entry in entries {
         let mut entry = entry.context("the archive is damaged or cut short")?;
         let name = entry.path()?.to_string_lossy().into_owned();
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        // The header's size is only a hint: a damaged one must not make us
+        // reserve gigabytes up front.
+        let mut bytes = Vec::with_capacity(entry.size().min(64 << 20) as usize);
         entry
             .read_to_end(&mut bytes)
             .with_context(|| format!("the archive is cut short inside {name}"))?;
@@ -223,15 +225,4 @@ pub fn read(
 /// The archive's size, for progress bars.
 pub fn size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-/// Writes `bytes` to `path` atomically (temp file, fsync, rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_data()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

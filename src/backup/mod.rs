@@ -124,6 +124,16 @@ impl Drop for ProgressBarGuard {
     }
 }
 
+/// "7.9 MiB": sizes as the command line and the admin show them.
+pub fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} bytes"),
+    }
+}
+
 /// A finished, verified archive.
 #[derive(Debug)]
 pub struct Done {
@@ -390,8 +400,8 @@ pub async fn verify(path: &Path, progress: &Arc<Progress>) -> anyhow::Result<Man
     Ok(manifest)
 }
 
-/// The database part of an archive, checked: table name → JSON lines.
-pub type Tables = BTreeMap<String, Vec<u8>>;
+/// The database part of an archive, checked and parsed once: table → rows.
+pub type Tables = BTreeMap<String, dump::TableRows>;
 
 /// Reads an archive once, checking every checksum; keeps the table dumps.
 pub fn read_checked(path: &Path, progress: &Progress) -> anyhow::Result<(Manifest, Tables)> {
@@ -407,7 +417,7 @@ pub fn read_checked(path: &Path, progress: &Progress) -> anyhow::Result<(Manifes
         );
     }
     progress.start_phase("checking", archive::size(path));
-    let mut tables = Tables::new();
+    let mut dumps: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let checked = {
         archive::read(
             path,
@@ -418,24 +428,30 @@ pub fn read_checked(path: &Path, progress: &Progress) -> anyhow::Result<(Manifes
                     .trim_end_matches(".jsonl")
                     .to_owned();
                 dump::check_identifier(&table)?;
-                tables.insert(table, bytes);
+                dumps.insert(table, bytes);
                 Ok(())
             },
             |n| progress.add(n),
         )
     }?;
     let manifest = checked.manifest;
+    // Parsed only now: a damaged byte is named by its checksum first.
+    let mut tables = Tables::new();
+    for (table, bytes) in dumps {
+        let data = dump::read_table(bytes.as_slice(), &table)?;
+        tables.insert(table, data);
+    }
     for (table, expected) in &manifest.tables {
-        let bytes = tables
+        let rows = tables
             .get(table)
-            .with_context(|| format!("the archive lacks the rows of {table}"))?;
-        let rows = dump::read_table(bytes.as_slice(), table)?.rows.len() as u64;
+            .with_context(|| format!("the archive lacks the rows of {table}"))?
+            .rows
+            .len() as u64;
         if rows != *expected {
             anyhow::bail!("{table} has {rows} rows in the archive; its manifest says {expected}");
         }
     }
-    if let Some(media) = tables.get("media") {
-        let data = dump::read_table(media.as_slice(), "media")?;
+    if let Some(data) = tables.get("media") {
         let hash_col = data
             .columns
             .iter()

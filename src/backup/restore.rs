@@ -82,8 +82,7 @@ pub async fn load(
         .await?;
         progress.start_phase("loading", manifest.tables.values().sum());
         let mut tx = conn.begin().await?;
-        for (table, bytes) in tables {
-            let data = dump::read_table(bytes.as_slice(), table)?;
+        for (table, data) in tables {
             if dump::columns(&mut tx, table).await?.is_empty() {
                 anyhow::bail!(
                     "the archive has a table {table} that schema {} does not have",
@@ -93,7 +92,7 @@ pub async fn load(
             sqlx::query(&format!("DELETE FROM {}", dump::quoted(table)))
                 .execute(&mut *tx)
                 .await?;
-            dump::load_table(&mut tx, table, &data, |n| progress.add(n)).await?;
+            dump::load_table(&mut tx, table, data, |n| progress.add(n)).await?;
         }
         tx.commit().await?;
         if backend == Backend::Sqlite {
@@ -313,7 +312,7 @@ async fn restore_media(
                     present += 1;
                     return Ok(());
                 }
-                archive::write_atomic(&target, &bytes)
+                crate::media::store::write_file(&target, &bytes)
                     .with_context(|| format!("cannot write {}", target.display()))?;
                 written += 1;
                 Ok(())

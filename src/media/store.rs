@@ -20,11 +20,20 @@ pub fn write_files(media_dir: &Path, processed: &Processed) -> std::io::Result<(
         if path.exists() {
             continue;
         }
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-        tmp.write_all(bytes)?;
-        tmp.as_file().sync_data()?;
-        tmp.persist(&path).map_err(|e| e.error)?;
+        write_file(&path, bytes)?;
     }
+    Ok(())
+}
+
+/// One file written atomically (temp file beside it, fsync, rename); its
+/// folder is made if missing. Also how a restore puts media back.
+pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
