@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `import`, `backup`, `restore`, `user`, `demo`.
+//! The command line: `serve`, `migrate`, `import`, `backup`, `restore`, `export`,
+//! `media sync`, `user`, `demo`.
 
 use std::path::PathBuf;
 
@@ -119,6 +120,11 @@ pub enum Command {
         /// A new (or empty) folder.
         dir: PathBuf,
     },
+    /// Media files: copy them to a shared bucket (for a cluster) and back.
+    Media {
+        #[command(subcommand)]
+        action: MediaCommand,
+    },
     /// Manage admin accounts from the shell.
     User {
         #[command(subcommand)]
@@ -133,6 +139,27 @@ pub enum Command {
         /// e.g. 2000 to try the site under a realistic archive.
         #[arg(long)]
         pages: Option<usize>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Copy every media file into another store, verified by checksum.
+    ///
+    /// Resumable (files already there with the same checksum are skipped)
+    /// and safe to run while the site serves: nothing is deleted. Then set
+    /// `[media.store]` to the bucket on every node. Endpoint and keys come
+    /// from `[media.store]` (or the AWS_* environment variables).
+    Sync {
+        /// `s3://bucket[/prefix]`, or a folder.
+        #[arg(long, value_name = "STORE")]
+        to: String,
+        /// Where the files are now: default, the site's store (`[media.store]`).
+        #[arg(long, value_name = "STORE")]
+        from: Option<String>,
+        /// Uploads at once.
+        #[arg(long, default_value_t = 8)]
+        parallel: usize,
     },
 }
 
@@ -156,7 +183,7 @@ pub enum UserCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
-    crate::telemetry::init(config.log_format);
+    crate::telemetry::init(config.log_format, &config.log);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => {
             if demo {
@@ -315,6 +342,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Media {
+            action: MediaCommand::Sync { to, from, parallel },
+        } => media_sync(&config, &to, from.as_deref(), parallel).await?,
         Command::User {
             action:
                 UserCommand::Add {
@@ -342,6 +372,123 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             db.close().await;
         }
+    }
+    Ok(())
+}
+
+/// The progress of `media sync`: a bar on the terminal, a row in `jobs`
+/// (the System page) when the database is reachable.
+struct SyncProgress {
+    bar: indicatif::ProgressBar,
+    job: Option<std::sync::Arc<crate::cluster::jobs::Job>>,
+}
+
+impl crate::media::sync::Progress for SyncProgress {
+    fn start(&self, files: usize, bytes: u64) {
+        self.bar.set_length(bytes);
+        self.bar.set_message(format!("{files} files"));
+    }
+
+    fn add(&self, bytes: u64) {
+        self.bar.inc(bytes);
+        if let Some(job) = &self.job {
+            job.add(bytes);
+        }
+    }
+}
+
+async fn media_sync(
+    config: &Config,
+    to: &str,
+    from: Option<&str>,
+    parallel: usize,
+) -> anyhow::Result<()> {
+    use crate::media::store::MediaStore;
+    let source = match from {
+        Some(from) => MediaStore::from_url(config, from)?,
+        None => MediaStore::open(config)?,
+    };
+    let target = MediaStore::from_url(config, to)?;
+    anyhow::ensure!(
+        source.describe() != target.describe(),
+        "the source and the target are the same store ({})",
+        target.describe()
+    );
+    let db = Db::connect_existing(config).await.ok().flatten();
+    let detail = format!("{} → {}", source.describe(), target.describe());
+    let job = match &db {
+        Some(db) => {
+            let node = crate::cluster::NodeId::command("media sync");
+            let total: u64 = source.list().await?.iter().map(|f| f.size).sum();
+            Some(std::sync::Arc::new(
+                crate::cluster::jobs::Job::start(db, "media-sync", &node.id, total, &detail).await,
+            ))
+        }
+        None => None,
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left) {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = SyncProgress {
+        bar: bar.clone(),
+        job: job.clone(),
+    };
+    let ticker = job.clone().map(|job| {
+        let detail = detail.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                job.tick(&detail).await;
+            }
+        })
+    });
+    tracing::info!(from = %source.describe(), to = %target.describe(), "media sync started");
+    let report = crate::media::sync::sync(&source, &target, parallel, &progress).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    bar.finish_and_clear();
+    let ok = report.as_ref().is_ok_and(|r| r.failed.is_empty());
+    if let Some(job) = &job {
+        let summary = match &report {
+            Ok(r) => format!(
+                "{detail}: {} files, {} copied, {} already there, {} failed",
+                r.files,
+                r.copied,
+                r.already,
+                r.failed.len()
+            ),
+            Err(e) => format!("{detail}: {e:#}"),
+        };
+        job.finish(ok, &summary).await;
+    }
+    if let Some(db) = db {
+        db.close().await;
+    }
+    let report = report?;
+    println!(
+        "{} media files in {}: {} copied ({}), {} already there with the same checksum{}.",
+        report.files,
+        target.describe(),
+        report.copied,
+        crate::backup::human_bytes(report.bytes_copied),
+        report.already,
+        if report.failed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} failed", report.failed.len())
+        }
+    );
+    if !report.failed.is_empty() {
+        anyhow::bail!(
+            "{} files did not copy (run the command again to retry them):\n{}",
+            report.failed.len(),
+            report.failed.join("\n")
+        );
     }
     Ok(())
 }

@@ -52,6 +52,7 @@ pub struct Config {
     /// The address readers use; feeds, sitemaps and share cards need absolute URLs.
     pub public_url: Url,
     pub log_format: LogFormat,
+    pub log: LogConfig,
     pub database: DatabaseConfig,
     pub media: MediaConfig,
     pub email: EmailConfig,
@@ -60,6 +61,7 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     pub newsletter: NewsletterConfig,
     pub backup: BackupConfig,
+    pub cluster: ClusterConfig,
     pub debug: DebugConfig,
     /// The file these settings came from, when there was one (backups keep
     /// a copy of it).
@@ -107,6 +109,64 @@ pub enum LogFormat {
     Json,
 }
 
+/// `[cluster]`: how nodes announce themselves, share singleton work and
+/// alert the owner. The defaults suit one machine as well as ten.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// How this node is named on the System page (default: host name and port).
+    pub node_name: Option<String>,
+    /// How often a node writes its heartbeat.
+    pub heartbeat_secs: u64,
+    /// A node unheard of for this long is gone (its work moves elsewhere).
+    pub node_timeout_secs: u64,
+    /// How long a singleton lease (watchdog, backups) lasts unless renewed.
+    pub lease_secs: u64,
+    /// How often the watchdog looks (alerts, the queue's buffer).
+    pub check_secs: u64,
+    /// Alert mails to the owners: at most one per cause per this many seconds.
+    pub alert_every_secs: u64,
+    /// Alert when the disk holding the data folder is fuller than this (%).
+    pub disk_alert_percent: f64,
+    /// Alert when the newest good backup is older than this many hours
+    /// (only with `backup.daily_at`).
+    pub backup_stale_hours: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            node_name: None,
+            heartbeat_secs: 5,
+            node_timeout_secs: 30,
+            lease_secs: 30,
+            check_secs: 60,
+            alert_every_secs: 3600,
+            disk_alert_percent: 90.0,
+            backup_stale_hours: 36,
+        }
+    }
+}
+
+/// `[log]`: besides standard output, daily log files kept for a while.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A folder for `halftone.YYYY-MM-DD.log` files (unset: stdout only).
+    pub dir: Option<PathBuf>,
+    /// How many daily files to keep.
+    pub keep_days: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            keep_days: 14,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
@@ -131,6 +191,40 @@ pub struct MediaConfig {
     pub thumb_width: u32,
     pub webp_quality: f32,
     pub jpeg_quality: u8,
+    /// Where processed media live: this machine's data folder (default) or
+    /// an S3-compatible bucket shared by every node of a cluster.
+    pub store: MediaStoreConfig,
+}
+
+/// `[media.store]`: `kind = "local"` (files under `data_dir/media`) or
+/// `kind = "s3"` (MinIO, Garage, Ceph, AWS, Backblaze…).
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaStoreConfig {
+    pub kind: MediaStoreKind,
+    pub bucket: Option<String>,
+    /// The server's address (`http://127.0.0.1:9000`); unset means AWS.
+    pub endpoint: Option<Url>,
+    pub region: Option<String>,
+    /// Key prefix inside the bucket (`media/`), so a bucket can hold more.
+    pub prefix: Option<String>,
+    #[serde(skip_serializing)]
+    pub access_key_id: Option<SecretString>,
+    #[serde(skip_serializing)]
+    pub secret_access_key: Option<SecretString>,
+    /// Plain `http://` to the endpoint (a store on the same private network).
+    pub allow_http: bool,
+    /// A public address of the bucket (a CDN, a public-read bucket): readers
+    /// are redirected there instead of the node streaming the file.
+    pub public_url: Option<Url>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStoreKind {
+    #[default]
+    Local,
+    S3,
 }
 
 /// Outgoing mail (buffer warnings now; the newsletter later).
@@ -189,7 +283,8 @@ impl Default for EmailConfig {
 pub struct AdminConfig {
     /// Mark cookies `Secure`. Default: when `public_url` is https.
     pub secure_cookies: Option<bool>,
-    /// How often the queue's buffer is checked for the warning mail.
+    /// How often the queue's buffer is checked for the warning mail (by
+    /// the node holding the watchdog lease, at most every `cluster.check_secs`).
     pub buffer_check_secs: u64,
     /// Largest upload accepted by the editor (one image).
     pub max_upload_bytes: usize,
@@ -308,6 +403,8 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             public_url: Url::parse("http://127.0.0.1:8080/").expect("static URL"),
             log_format: LogFormat::Pretty,
+            log: LogConfig::default(),
+            cluster: ClusterConfig::default(),
             database: DatabaseConfig::default(),
             media: MediaConfig::default(),
             email: EmailConfig::default(),
@@ -346,6 +443,7 @@ impl Default for MediaConfig {
             thumb_width: 240,
             webp_quality: 82.0,
             jpeg_quality: 85,
+            store: MediaStoreConfig::default(),
         }
     }
 }
@@ -404,6 +502,39 @@ impl From<Box<figment::Error>> for ConfigError {
     }
 }
 
+/// Settings given as files (Docker and systemd secrets): `HALFTONE_X_FILE`
+/// names a file whose content is the value of `HALFTONE_X`, e.g.
+/// `HALFTONE_DATABASE_URL_FILE=/run/secrets/db_url` or
+/// `HALFTONE_MEDIA__STORE__SECRET_ACCESS_KEY_FILE`. One trailing newline
+/// (as `echo` leaves) is not part of the value.
+fn secret_files() -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, path) in std::env::vars_os() {
+        let (Some(name), Some(path)) = (name.to_str(), path.to_str()) else {
+            continue;
+        };
+        let Some(key) = name
+            .strip_prefix("HALFTONE_")
+            .and_then(|k| k.strip_suffix("_FILE"))
+        else {
+            continue;
+        };
+        // HALFTONE_ANALYTICS_X_FILE (one underscore) is the analytics
+        // service's; HALFTONE_ANALYTICS__SECRET_FILE is this site's setting.
+        let key = key.to_ascii_lowercase().replace("__", ".");
+        if key.starts_with("analytics_") || key.starts_with("test_") || key.is_empty() {
+            continue;
+        }
+        let value = std::fs::read_to_string(path).map_err(|e| {
+            invalid("*_FILE", format!("{name}: cannot read {path}: {e}"))
+        })?;
+        let value = value.strip_suffix('\n').unwrap_or(&value);
+        let value = value.strip_suffix('\r').unwrap_or(value);
+        out.push((key, value.to_owned()));
+    }
+    Ok(out)
+}
+
 fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         setting,
@@ -421,12 +552,16 @@ impl Config {
             !NOT_SETTINGS.contains(&key.as_str())
                 && !key.starts_with("test_")
                 && !key.starts_with("analytics_")
+                // HALFTONE_X_FILE: read by `secret_files`.
+                && !key.ends_with("_file")
         });
-        let mut config = Self::from_figment(
-            Figment::from(Serialized::defaults(Config::default()))
-                .merge(Toml::file(path))
-                .merge(env),
-        )?;
+        let mut figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(path))
+            .merge(env);
+        for (key, value) in secret_files()? {
+            figment = figment.merge(Serialized::default(&key, value));
+        }
+        let mut config = Self::from_figment(figment)?;
         config.file = path.is_file().then(|| path.to_owned());
         Ok(config)
     }
@@ -439,6 +574,19 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.backend()?;
+        let c = &self.cluster;
+        if c.heartbeat_secs == 0 || c.lease_secs < 2 || c.check_secs == 0 {
+            return Err(invalid(
+                "cluster",
+                "heartbeat_secs and check_secs must be at least 1, lease_secs at least 2",
+            ));
+        }
+        if c.node_timeout_secs <= c.heartbeat_secs {
+            return Err(invalid("cluster.node_timeout_secs", "must be longer than heartbeat_secs"));
+        }
+        if self.media.store.kind == MediaStoreKind::S3 && self.media.store.bucket.is_none() {
+            return Err(invalid("media.store.bucket", "is required with kind = \"s3\""));
+        }
         self.proxies()?;
         self.metrics_allowed()?;
         if let Some(at) = &self.backup.daily_at {

@@ -12,8 +12,8 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    // Not-ready answers are JSON, which the error pages leave alone: a
-    // probe (or a person) reads why.
+    // Answers are JSON (which the error pages leave alone): a probe (or a
+    // person) reads why, and which node answered.
     if *state.draining.borrow() {
         return HttpResponse::ServiceUnavailable()
             .insert_header(("Cache-Control", "no-store"))
@@ -22,7 +22,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ping().await {
         Ok(()) => HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
-            .body("ready"),
+            .json(serde_json::json!({ "ready": true, "node": state.node.id })),
         Err(error) => {
             tracing::warn!(%error, "not ready: database unreachable");
             HttpResponse::ServiceUnavailable()

@@ -1,4 +1,4 @@
-//! Work exactly one node does at a time (scheduled backups; more to come):
+//! Work exactly one node does at a time (the watchdog, scheduled backups):
 //! a node holds a named lease until a deadline and renews it while it
 //! works; when it dies, another node takes over after the deadline.
 
@@ -52,4 +52,11 @@ pub async fn release(db: &Db, name: &str, owner: &str) -> Result<(), sqlx::Error
         .execute(db)
         .await
         .map(|_| ())
+}
+
+/// Every lease: name, holder, until when (ms). For the System page.
+pub async fn list(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT name, owner, until_ms FROM leases ORDER BY name")
+        .fetch_all(db)
+        .await
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backup;
 pub mod cache;
 pub mod cli;
+pub mod cluster;
 pub mod comics;
 pub mod config;
 pub mod db;

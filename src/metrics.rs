@@ -108,6 +108,7 @@ pub fn record_request(
     status: actix_web::http::StatusCode,
     elapsed: std::time::Duration,
 ) {
+    crate::cluster::stats::request();
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
     let status: &'static str = match status.as_u16() {
         200 => "200",

@@ -38,6 +38,10 @@ pub struct Services {
     /// True once this node is shutting down: `/readyz` says "draining" and
     /// editor websockets close with "reconnect" (to another node).
     pub draining: tokio::sync::watch::Receiver<bool>,
+    /// Where media files live (this machine, or a bucket all nodes share).
+    pub media: crate::media::store::MediaStore,
+    /// This node, as the `nodes` table and its leases name it.
+    pub node: crate::cluster::NodeId,
 }
 
 /// A lock on the data folder: shared by running servers, exclusive for a
@@ -195,8 +199,11 @@ impl Application {
     pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<Self> {
         let assets = Assets::load();
         let templates = Templates::load(&assets).context("cannot load templates")?;
-        std::fs::create_dir_all(config.media_dir())
-            .with_context(|| format!("cannot create {}", config.media_dir().display()))?;
+        let media = crate::media::store::MediaStore::open(&config)?;
+        if media.is_local() {
+            std::fs::create_dir_all(config.media_dir())
+                .with_context(|| format!("cannot create {}", config.media_dir().display()))?;
+        }
         let listener = listen(config.bind)
             .with_context(|| format!("cannot listen on {} (setting `bind`)", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -230,6 +237,7 @@ impl Application {
         let metrics_allowed = config.metrics_allowed()?;
         let site_lock = Arc::new(SiteLock::shared(&config.data_dir)?);
         let (drain, draining) = tokio::sync::watch::channel(false);
+        let config_for_node = config.clone();
         let services = Services {
             config: Arc::new(config),
             db,
@@ -241,6 +249,8 @@ impl Application {
             backups: Default::default(),
             site_lock,
             draining,
+            media,
+            node: crate::cluster::NodeId::new(&config_for_node, port),
         };
         let state = web::Data::new(AppState {
             services,
@@ -260,7 +270,7 @@ impl Application {
         });
         crate::search::spawn_maintainer(state.search.clone(), state.db.clone(), &state.events);
         spawn_invalidation_listener(&state);
-        crate::queue::notify::spawn_periodic(state.services.clone());
+        crate::cluster::node::spawn(state.services.clone());
         crate::backup::schedule::spawn(state.services.clone(), state.backups.clone());
         let server = run(listener, state.clone())?;
         tracing::info!(
@@ -322,6 +332,7 @@ impl Application {
             // Singleton work moves to another node at once: the mail in hand
             // finishes and the sender's lease is given back.
             state.newsletter.shutdown().await;
+            crate::cluster::node::stopping(&state.services).await;
             tokio::time::sleep(drain).await;
             tracing::info!("no longer accepting; finishing requests in flight");
             handle.stop(true).await;

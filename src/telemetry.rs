@@ -29,25 +29,37 @@ pub static DB_QUERIES_TOTAL: AtomicU64 = AtomicU64::new(0);
 
 static INIT: Once = Once::new();
 
-/// Installs the global subscriber once; later calls are no-ops.
-pub fn init(format: LogFormat) {
-    install(format, "info", false);
+/// Keeps the log file writer's background thread alive (and flushes it).
+static FILE_GUARD: std::sync::OnceLock<tracing_appender::non_blocking::WorkerGuard> =
+    std::sync::OnceLock::new();
+
+/// Installs the global subscriber once; later calls are no-ops. With
+/// `log.dir`, lines also go to `halftone.YYYY-MM-DD.log` there (JSON, one
+/// file a day, `log.keep_days` kept).
+pub fn init(format: LogFormat, files: &crate::config::LogConfig) {
+    install(format, "info", false, files);
 }
 
 /// For tests: output goes through the test harness (shown only for failing
 /// tests) and defaults to warnings.
 pub fn init_for_tests() {
-    install(LogFormat::Pretty, "warn", true);
+    install(LogFormat::Pretty, "warn", true, &crate::config::LogConfig::default());
 }
 
-fn install(format: LogFormat, default_level: &str, test_writer: bool) {
+fn install(
+    format: LogFormat,
+    default_level: &str,
+    test_writer: bool,
+    files: &crate::config::LogConfig,
+) {
     INIT.call_once(|| {
         let filter = std::env::var("HALFTONE_LOG")
             .or_else(|_| std::env::var("RUST_LOG"))
             // Tantivy narrates every commit at INFO ("save metas", "Preparing
             // commit"…): the operator's log is about Halftone.
             .unwrap_or_else(|_| format!("{default_level},tantivy=warn"));
-        let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
+        let filter_text = filter;
+        let filter = EnvFilter::try_new(&filter_text).unwrap_or_else(|_| EnvFilter::new("info"));
         let fmt = match format {
             LogFormat::Pretty if test_writer => tracing_subscriber::fmt::layer()
                 .with_target(false)
@@ -60,8 +72,36 @@ fn install(format: LogFormat, default_level: &str, test_writer: bool) {
                 .with_span_list(false)
                 .boxed(),
         };
+        let file = files.dir.as_ref().and_then(|dir| {
+            let appender = tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("halftone")
+                .filename_suffix("log")
+                .max_log_files(files.keep_days.max(1))
+                .build(dir);
+            match appender {
+                Ok(appender) => {
+                    let (writer, guard) = tracing_appender::non_blocking(appender);
+                    let _ = FILE_GUARD.set(guard);
+                    Some(
+                        tracing_subscriber::fmt::layer()
+                            .json()
+                            .with_current_span(true)
+                            .with_span_list(false)
+                            .with_writer(writer)
+                            .with_filter(EnvFilter::try_new(&filter_text).unwrap_or_else(|_| EnvFilter::new("info"))),
+                    )
+                }
+                Err(e) => {
+                    eprintln!("halftone: cannot write log files in {}: {e}", dir.display());
+                    None
+                }
+            }
+        });
         let _ = tracing_subscriber::registry()
             .with(fmt.with_filter(filter))
+            .with(file)
+            .with(crate::cluster::errors::Recorder.with_filter(tracing::level_filters::LevelFilter::ERROR))
             .try_init();
     });
 }

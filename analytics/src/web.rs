@@ -554,7 +554,13 @@ async fn readyz(state: web::Data<State>) -> HttpResponse {
     let spool_ok = state.spool.shared.writable.load(Ordering::Relaxed)
         && spool_dir_writable(&state.config.spool_dir);
     let database = state.ledger.database_up.load(Ordering::Relaxed) == 1;
-    let body = serde_json::json!({ "spool": spool_ok, "database": database });
+    // `lag`: hits on disk not yet in the database (the site's System page
+    // and its "backlog growing" alert read it).
+    let body = serde_json::json!({
+        "spool": spool_ok,
+        "database": database,
+        "lag": state.ledger.lag(),
+    });
     if spool_ok {
         HttpResponse::Ok().json(body)
     } else {

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod backups;
+pub mod system;
 pub mod chapters;
 pub mod characters;
 pub mod dashboard;
@@ -202,6 +203,7 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
             post().to(newsletter::cancel),
         ),
         (Method::GET, "/backups", get().to(backups::show)),
+        (Method::GET, "/system", get().to(system::show)),
         (Method::POST, "/backups", post().to(backups::start)),
         (Method::GET, "/settings", get().to(accounts::site_settings)),
         (

@@ -86,18 +86,24 @@ pub async fn upload(
         ));
     };
     let config = state.config.media.clone();
-    let dir = state.config.media_dir();
-    let processed = tokio::task::spawn_blocking(move || -> Result<media::Processed, String> {
-        let mut processed = media::process(&bytes, &config).map_err(|e| e.to_string())?;
-        media::store::write_files(&dir, &processed)
-            .map_err(|e| format!("cannot store the image: {e}"))?;
-        processed.files.clear();
-        Ok(processed)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+    let processed = tokio::task::spawn_blocking(move || media::process(&bytes, &config))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| e.to_string());
+    // A store that fails (a bucket unreachable) is the server's fault, not
+    // the file's: 503, and the author may simply retry.
+    if let Ok(processed) = &processed {
+        state
+            .media
+            .write_processed(processed)
+            .await
+            .map_err(|e| AppError::Unavailable(format!("cannot store an upload: {e:#}")))?;
+    }
     let processed = match processed {
-        Ok(p) => p,
+        Ok(mut p) => {
+            p.files.clear();
+            p
+        }
         Err(message) => {
             tracing::info!(file = %name, %message, "upload refused");
             return Ok(json_error(

@@ -21,6 +21,11 @@ use crate::config::Backend;
 /// because each engine's migration files (and checksums) differ.
 const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
+/// What running nodes say about themselves (heartbeats, job progress, when
+/// an alert was last mailed): about the machines, not the comic. A restored
+/// site starts with none of it, so old nodes never show up as "gone".
+const OPERATIONAL: &[&str] = &["nodes", "jobs", "alerts"];
+
 /// The site's tables, by name, in a stable order.
 pub async fn tables(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
     let sql = match Backend::of(conn) {
@@ -36,7 +41,7 @@ pub async fn tables(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error
     let names: Vec<String> = sqlx::query_scalar(sql).fetch_all(&mut *conn).await?;
     Ok(names
         .into_iter()
-        .filter(|n| n != MIGRATIONS_TABLE)
+        .filter(|n| n != MIGRATIONS_TABLE && !OPERATIONAL.contains(&n.as_str()))
         .collect())
 }
 

@@ -90,15 +90,24 @@ pub async fn export(
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let comic = portable::load(db).await?;
-    let media_dir = config.media_dir();
+    let media = Media {
+        store: crate::media::store::MediaStore::open(config)?,
+        runtime: tokio::runtime::Handle::current(),
+    };
     let dir = dir.to_owned();
     let progress = progress.clone();
-    tokio::task::spawn_blocking(move || write_all(&comic, &media_dir, &dir, &progress)).await?
+    tokio::task::spawn_blocking(move || write_all(&comic, &media, &dir, &progress)).await?
+}
+
+/// Where the images come from, read from the export's blocking thread.
+struct Media {
+    store: crate::media::store::MediaStore,
+    runtime: tokio::runtime::Handle,
 }
 
 fn write_all(
     comic: &[Series],
-    media_dir: &Path,
+    media: &Media,
     dir: &Path,
     progress: &Progress,
 ) -> anyhow::Result<Exported> {
@@ -120,7 +129,7 @@ fn write_all(
                 continue;
             }
             let root = dir.join(format!("{}{suffix}", series.slug));
-            let chapters = write_series(series, &pages, media_dir, &root, &mut done, progress)?;
+            let chapters = write_series(series, &pages, media, &root, &mut done, progress)?;
             if !drafts {
                 done.chapters += chapters;
             }
@@ -147,7 +156,7 @@ fn write_all(
 fn write_series(
     series: &Series,
     pages: &[&Page],
-    media_dir: &Path,
+    media: &Media,
     root: &Path,
     done: &mut Exported,
     progress: &Progress,
@@ -189,7 +198,7 @@ fn write_series(
         let n = numbers.entry(folder.clone()).or_insert(0);
         *n += 1;
         let base = format!("{:04}", *n);
-        write_page(page, media_dir, &folder, &base, done)?;
+        write_page(page, media, &folder, &base, done)?;
         if page.draft {
             done.drafts += 1;
         } else {
@@ -202,14 +211,14 @@ fn write_series(
 
 fn write_page(
     page: &Page,
-    media_dir: &Path,
+    media: &Media,
     folder: &Path,
     base: &str,
     done: &mut Exported,
 ) -> anyhow::Result<()> {
     let several = page.images.len() > 1;
     for (i, image) in page.images.iter().enumerate() {
-        let Some((source, ext)) = largest(media_dir, image) else {
+        let Some((bytes, ext)) = largest(media, image)? else {
             done.missing_images
                 .push(format!("{} ({})", page.title, image.hash));
             continue;
@@ -219,8 +228,9 @@ fn write_page(
         } else {
             format!("{base}.{ext}")
         };
-        std::fs::copy(&source, folder.join(&name))
-            .with_context(|| format!("cannot copy {}", source.display()))?;
+        let target = folder.join(&name);
+        std::fs::write(&target, &bytes)
+            .with_context(|| format!("cannot write {}", target.display()))?;
         done.images += 1;
     }
     let alts: Vec<String> = page.images.iter().map(|i| i.alt.clone()).collect();
@@ -255,22 +265,31 @@ fn write_page(
 
 /// The largest stored version of an image: the widest WebP, or the
 /// lossless fallback (PNG) when it is as wide.
-fn largest(media_dir: &Path, image: &crate::comics::portable::Image) -> Option<(PathBuf, String)> {
+fn largest(
+    media: &Media,
+    image: &crate::comics::portable::Image,
+) -> anyhow::Result<Option<(bytes::Bytes, &'static str)>> {
     use crate::media::variants;
-    let widest = image
+    let Some(widest) = image
         .widths
         .split(',')
         .filter_map(|w| w.trim().parse::<u32>().ok())
-        .max()?;
-    let dir = media_dir.join(image.hash.get(..2)?);
-    let png = dir.join(variants::fallback_name(
-        &image.hash,
-        widest,
-        &image.fallback_ext,
-    ));
-    if image.fallback_ext == "png" && png.is_file() {
-        return Some((png, "png".to_owned()));
+        .max()
+    else {
+        return Ok(None);
+    };
+    let Some(dir) = image.hash.get(..2) else {
+        return Ok(None);
+    };
+    if image.fallback_ext == "png" {
+        let png = variants::fallback_name(&image.hash, widest, &image.fallback_ext);
+        if let Some(bytes) = media.store.get_blocking(&media.runtime, &format!("{dir}/{png}"))? {
+            return Ok(Some((bytes, "png")));
+        }
     }
-    let webp = dir.join(variants::webp_name(&image.hash, widest));
-    webp.is_file().then(|| (webp, "webp".to_owned()))
+    let webp = variants::webp_name(&image.hash, widest);
+    Ok(media
+        .store
+        .get_blocking(&media.runtime, &format!("{dir}/{webp}"))?
+        .map(|bytes| (bytes, "webp")))
 }

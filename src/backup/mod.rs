@@ -254,17 +254,20 @@ async fn create_and_verify(
     }
     let mut writer = Writer::create(&path)?;
     let manifest = snapshot(db, &mut writer, progress).await?;
-    let media_dir = config.media_dir();
+    let store = crate::media::store::MediaStore::open(config)?;
     let config_file = config_file.filter(|p| p.is_file()).map(Path::to_owned);
     let manifest = {
-        let files = media_files(&media_dir)?;
-        progress.start_phase("media", files.iter().map(|(_, b)| *b).sum());
+        let files = store.list().await?;
+        progress.start_phase("media", files.iter().map(|f| f.size).sum());
         let progress = progress.clone();
+        let runtime = tokio::runtime::Handle::current();
         // Reading files blocks: keep it off the async workers serving readers.
         tokio::task::spawn_blocking(move || -> anyhow::Result<Manifest> {
-            for (rel, _) in &files {
-                let bytes = std::fs::read(media_dir.join(rel))
-                    .with_context(|| format!("cannot read media file {rel}"))?;
+            for file in &files {
+                let rel = &file.name;
+                let bytes = store
+                    .get_blocking(&runtime, rel)?
+                    .with_context(|| format!("media file {rel} went missing"))?;
                 writer.add(&format!("media/{rel}"), &bytes)?;
                 progress.add(bytes.len() as u64);
             }
@@ -293,29 +296,6 @@ async fn create_and_verify(
         write_secs,
         verify_secs: verify_started.elapsed().as_secs_f64(),
     })
-}
-
-/// Every media file (relative path, size), in a stable order; temporary
-/// files of writes in progress (`.tmp…`) are not media yet.
-fn media_files(media_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
-    let mut out = Vec::new();
-    if !media_dir.exists() {
-        return Ok(out);
-    }
-    for entry in walkdir::WalkDir::new(media_dir).sort_by_file_name() {
-        let entry = entry.with_context(|| format!("cannot read {}", media_dir.display()))?;
-        if !entry.file_type().is_file() || entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let rel = entry
-            .path()
-            .strip_prefix(media_dir)
-            .context("media path outside the media folder")?
-            .to_string_lossy()
-            .replace('\\', "/");
-        out.push((rel, entry.metadata().map(|m| m.len()).unwrap_or(0)));
-    }
-    Ok(out)
 }
 
 /// Dumps every table from one consistent read: SQLite's read transaction

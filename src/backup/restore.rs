@@ -285,7 +285,8 @@ async fn restore_media(
     manifest: &Manifest,
     progress: &Arc<Progress>,
 ) -> anyhow::Result<(usize, usize)> {
-    let media_dir = config.media_dir();
+    let store = crate::media::store::MediaStore::open(config)?;
+    let runtime = tokio::runtime::Handle::current();
     let path = archive_path.to_owned();
     let progress = progress.clone();
     let expected = manifest.media_files();
@@ -303,17 +304,15 @@ async fn restore_media(
                         "the archive names a media file outside the media folder: {name}"
                     );
                 }
-                let target = media_dir.join(rel);
                 // A file already there is kept only if it is byte for byte
                 // the archive's (a damaged copy is replaced).
-                if std::fs::read(&target).is_ok_and(|old| {
+                if store.get_blocking(&runtime, rel).ok().flatten().is_some_and(|old| {
                     old.len() == bytes.len() && Sha256::digest(&old) == Sha256::digest(&bytes)
                 }) {
                     present += 1;
                     return Ok(());
                 }
-                crate::media::store::write_file(&target, &bytes)
-                    .with_context(|| format!("cannot write {}", target.display()))?;
+                store.replace_blocking(&runtime, rel, &bytes)?;
                 written += 1;
                 Ok(())
             },

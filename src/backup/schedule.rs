@@ -62,7 +62,7 @@ pub fn spawn(services: Services, progress: Arc<Progress>) {
     let Some(at) = daily_at(&services) else {
         return;
     };
-    let owner = crate::tokens::random_token();
+    let owner = services.node.id.clone();
     tokio::spawn(async move {
         loop {
             if let Err(e) = tick(&services, &progress, at, &owner).await {

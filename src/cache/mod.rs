@@ -266,6 +266,7 @@ impl PageCache {
         Fut: Future<Output = Result<Rendered, AppError>> + 'static,
     {
         let (entry, outcome) = self.get(key, render).await?;
+        crate::cluster::stats::cache(!matches!(outcome, Outcome::Miss | Outcome::Fallback));
         metrics::counter!("halftone_cache_requests_total", "result" => outcome.label())
             .increment(1);
         Ok(entry.respond(req, &self.cache_control, outcome.label()))

@@ -84,13 +84,14 @@ pub async fn fill_if_empty(config: &Config, db: &Db) -> anyhow::Result<()> {
 pub async fn fill(config: &Config, db: &Db) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let media_config = config.media.clone();
-    let media_dir = config.media_dir();
+    let store = media::store::MediaStore::open(config)?;
+    let runtime = tokio::runtime::Handle::current();
     // Draw and process on the blocking pool, in parallel.
     let (pages, portraits) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let specs = page_specs();
         let pages = specs
             .into_par_iter()
-            .map(|spec| build_page(spec, &media_config, &media_dir))
+            .map(|spec| build_page(spec, &media_config, (&store, &runtime)))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let portraits = CAST
             .par_iter()
@@ -98,7 +99,7 @@ pub async fn fill(config: &Config, db: &Db) -> anyhow::Result<()> {
             .map(|(i, (_, _, color))| {
                 let img = draw::portrait(480, *color, i as u64 + 99);
                 let processed = media::process(&draw::png_bytes(&img), &media_config)?;
-                media::store::write_files(&media_dir, &processed)?;
+                store.write_processed_blocking(&runtime, &processed)?;
                 Ok(processed)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -177,7 +178,8 @@ pub async fn grow(config: &Config, db: &Db, total: usize) -> anyhow::Result<()> 
         return Ok(());
     }
     let media_config = config.media.clone();
-    let media_dir = config.media_dir();
+    let store = media::store::MediaStore::open(config)?;
+    let runtime = tokio::runtime::Handle::current();
     let drawings = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<media::Processed>> {
         (0..6u64)
             .map(|i| {
@@ -188,7 +190,7 @@ pub async fn grow(config: &Config, db: &Db, total: usize) -> anyhow::Result<()> 
                     4242 + i,
                 );
                 let mut processed = media::process(&draw::png_bytes(&img), &media_config)?;
-                media::store::write_files(&media_dir, &processed)?;
+                store.write_processed_blocking(&runtime, &processed)?;
                 processed.files.clear();
                 Ok(processed)
             })
@@ -303,7 +305,7 @@ fn page_specs() -> Vec<PageSpec> {
 fn build_page(
     spec: PageSpec,
     config: &crate::config::MediaConfig,
-    media_dir: &std::path::Path,
+    (store, runtime): (&media::store::MediaStore, &tokio::runtime::Handle),
 ) -> anyhow::Result<ReadyPage> {
     let chapter = &CHAPTERS[spec.chapter];
     let seed = u64::from(spec.index) * 7919 + 17;
@@ -317,7 +319,7 @@ fn build_page(
     let mut images = Vec::new();
     for (i, drawing) in drawings.iter().enumerate() {
         let mut processed = media::process(&draw::png_bytes(drawing), config)?;
-        media::store::write_files(media_dir, &processed)?;
+        store.write_processed_blocking(runtime, &processed)?;
         processed.files.clear();
         let alt = match spec.kind {
             Kind::LongScroll => format!(

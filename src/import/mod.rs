@@ -209,7 +209,8 @@ pub async fn run(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let media_config = Arc::new(config.media.clone());
-    let media_dir = config.media_dir();
+    let store = media::store::MediaStore::open(config)?;
+    let runtime = tokio::runtime::Handle::current();
     let dry_run = options.dry_run;
     let known = Arc::new(existing.media);
     let processed = {
@@ -219,7 +220,7 @@ pub async fn run(
             todo.into_par_iter()
                 .enumerate()
                 .map(|(i, t)| {
-                    let result = prepare(&t, &media_config, &media_dir, &known, dry_run, &bar);
+                    let result = prepare(&t, &media_config, (&store, &runtime), &known, dry_run, &bar);
                     (t, dates.get(i).copied().flatten(), result)
                 })
                 .collect::<Vec<_>>()
@@ -336,7 +337,7 @@ fn date_undated(todo: &[Todo], all_times: &[Option<i64>], policy: Undated) -> Un
 fn prepare(
     todo: &Todo,
     config: &crate::config::MediaConfig,
-    media_dir: &Path,
+    (store, runtime): (&media::store::MediaStore, &tokio::runtime::Handle),
     known: &HashSet<String>,
     dry_run: bool,
     bar: &ProgressBar,
@@ -348,7 +349,7 @@ fn prepare(
         bar.inc(1);
         let bytes = std::fs::read(path).map_err(|e| (path.clone(), format!("cannot read: {e}")))?;
         let hash = media::pipeline::content_hash(&bytes, config);
-        let processed = if known.contains(&hash) && media::store::has_files(media_dir, &hash) {
+        let processed = if known.contains(&hash) && store.has_files_blocking(runtime, &hash) {
             reused += 1;
             // The row and files exist: only the name is needed to link them.
             media::Processed::known(hash)
@@ -360,8 +361,9 @@ fn prepare(
         } else {
             let mut processed =
                 media::process(&bytes, config).map_err(|e| (path.clone(), e.to_string()))?;
-            media::store::write_files(media_dir, &processed)
-                .map_err(|e| (path.clone(), format!("cannot write media: {e}")))?;
+            store
+                .write_processed_blocking(runtime, &processed)
+                .map_err(|e| (path.clone(), format!("cannot write media: {e:#}")))?;
             processed.files.clear();
             processed
         };

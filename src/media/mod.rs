@@ -5,6 +5,7 @@ pub mod decode;
 pub mod pipeline;
 pub mod routes;
 pub mod store;
+pub mod sync;
 pub mod variants;
 pub mod view;
 

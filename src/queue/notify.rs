@@ -1,11 +1,9 @@
 //! The buffer warning by mail: when fewer pages than the author's minimum
-//! are queued, the owners get one mail (at most one a day).
-
-use lettre::message::Mailbox;
+//! are queued, the owners get one mail (at most one a day). The watchdog
+//! (`cluster::node`, one node at a time) runs the check periodically.
 
 use crate::auth::{users, Role};
 use crate::comics::settings;
-use crate::email::Mail;
 use crate::startup::Services;
 
 const WARN_EVERY_SECS: i64 = 24 * 3600;
@@ -16,20 +14,6 @@ pub fn check_soon(services: &Services) {
     tokio::spawn(async move {
         if let Err(error) = check(&state).await {
             tracing::warn!(error = format!("{error:#}"), "buffer check failed");
-        }
-    });
-}
-
-/// Runs the check every `admin.buffer_check_secs`.
-pub fn spawn_periodic(state: Services) {
-    let every = std::time::Duration::from_secs(state.config.admin.buffer_check_secs.max(1));
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if let Err(error) = check(&state).await {
-                tracing::warn!(error = format!("{error:#}"), "buffer check failed");
-            }
         }
     });
 }
@@ -60,12 +44,11 @@ pub async fn check(state: &Services) -> anyhow::Result<bool> {
     if now - warned_at < WARN_EVERY_SECS {
         return Ok(false);
     }
-    let owners: Vec<_> = users::list(&state.db)
+    if !users::list(&state.db)
         .await?
-        .into_iter()
-        .filter(|u| u.role == Role::Owner)
-        .collect();
-    if owners.is_empty() {
+        .iter()
+        .any(|u| u.role == Role::Owner)
+    {
         // Nobody to tell yet (a new site): try again at the next check.
         return Ok(false);
     }
@@ -94,32 +77,17 @@ pub async fn check(state: &Services) -> anyhow::Result<bool> {
             "Nothing is queued: the next update day will pass without a page.".into()
         });
     let admin = format!("{}/admin/queue", state.config.base_url());
-    for owner in owners {
-        let to = match owner.email.parse() {
-            Ok(address) => Mailbox::new(Some(owner.name.clone()), address),
-            Err(error) => {
-                tracing::warn!(%error, user = owner.id, "owner has an unusable e-mail address");
-                continue;
-            }
-        };
-        let text = format!(
-            "Hello {name},\n\nOnly {queued} page(s) of {site} are queued; you wanted at least {min}.\n{when}\n\nQueue: {admin}\n",
-            name = owner.name,
-            queued = buffer.queued,
-            min = buffer.minimum,
-        );
-        state
-            .mailer
-            .send(Mail {
-                to,
-                subject: format!("{site}: only {} page(s) left in the queue", buffer.queued),
-                text,
-                html: None,
-                headers: Vec::new(),
-                message_id: None,
-            })
-            .await?;
-    }
+    let text = format!(
+        "Only {queued} page(s) of {site} are queued; you wanted at least {min}.\n{when}\n\nQueue: {admin}",
+        queued = buffer.queued,
+        min = buffer.minimum,
+    );
+    crate::cluster::alerts::mail_owners(
+        state,
+        &format!("{site}: only {} page(s) left in the queue", buffer.queued),
+        &text,
+    )
+    .await?;
     tracing::info!(
         queued = buffer.queued,
         minimum = buffer.minimum,

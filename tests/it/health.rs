@@ -6,7 +6,10 @@ async fn healthz_and_readyz_answer_when_all_is_well() {
     let (status, body) = app.get_text("/healthz").await;
     assert_eq!((status, body.as_str()), (200, "ok"));
     let (status, body) = app.get_text("/readyz").await;
-    assert_eq!((status, body.as_str()), (200, "ready"));
+    assert_eq!(status, 200);
+    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(body["ready"], true);
+    assert_eq!(body["node"], app.state.node.id.as_str());
 }
 
 #[tokio::test]

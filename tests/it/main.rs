@@ -13,6 +13,7 @@ mod backup;
 mod browser;
 mod cache;
 mod cli;
+mod cluster;
 mod feeds;
 mod health;
 mod import;

@@ -335,7 +335,9 @@ pub fn png_bytes(width: u32, height: u32, seed: u8) -> Vec<u8> {
 
 /// Makes the files of a test image exist in an app's media folder.
 pub fn store_image(app: &TestApp, processed: &Processed) {
-    media::store::write_files(&app.config.media_dir(), processed).expect("write media");
+    media::store::MediaStore::local(app.config.media_dir())
+        .write_processed_blocking(&tokio::runtime::Handle::current(), processed)
+        .expect("write media");
 }
 
 /// A page description for `TestApp::write`, with one test image.
@@ -411,6 +413,16 @@ pub async fn seed_pages(app: &TestApp, n: usize, chapters: usize) {
         pages,
     )
     .await;
+}
+
+/// `n` distinct free ports on 127.0.0.1 (held together while picked).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("free port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect()
 }
 
 /// The binary under test, for CLI tests.
