@@ -139,7 +139,7 @@ pub async fn show(
             }
         })
         .collect();
-    errors.sort_by(|a, b| b.0.cmp(&a.0));
+    errors.sort_by_key(|e| std::cmp::Reverse(e.0));
     let errors = errors
         .into_iter()
         .take(10)

@@ -89,7 +89,8 @@ pub struct NodeRow {
 /// Nodes seen in the last week, live ones first.
 pub async fn list(db: &Db, timeout_secs: u64) -> Result<Vec<NodeRow>, sqlx::Error> {
     let now = crate::db::now();
-    let rows: Vec<(String, String, String, i64, i64, Option<i64>, String)> = sqlx::query_as(
+    type Row = (String, String, String, i64, i64, Option<i64>, String);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, version, address, started_at, seen_at, stopped_at, stats FROM nodes \
          WHERE seen_at > ? ORDER BY started_at, id",
     )
