@@ -60,8 +60,25 @@ pub enum Command {
     /// may set the chapter's title and description. Broken files are reported
     /// and skipped; pages are written in one transaction at the end.
     Import {
-        /// The folder to import.
+        /// The folder to import; with --from, the other system's export
+        /// file, database URL (`mysql://…`) or site folder.
+        #[arg(value_name = "SOURCE")]
         dir: PathBuf,
+        /// Move in from another system: `wordpress` (a WXR export from Tools
+        /// → Export: Comic Easel, Webcomic, Toocheke), `comiccontrol` and
+        /// `grawlix` (their MySQL database, read only), `comic-git` and
+        /// `rarebit` (their site folders). Old links keep working: every
+        /// address the old site answered redirects to the new page.
+        #[arg(long, value_enum, default_value_t = crate::import::foreign::System::Folder)]
+        from: crate::import::foreign::System,
+        /// WordPress: the `wp-content/uploads` folder (images not found are
+        /// reported by name). ComicControl, Grawlix: the site's folder.
+        #[arg(long, value_name = "DIR")]
+        uploads: Option<PathBuf>,
+        /// ComicControl, Grawlix: the database's table prefix (found when
+        /// there is only one installation).
+        #[arg(long)]
+        prefix: Option<String>,
         /// Series to import into (slug); created if missing. Default: the primary series.
         #[arg(long)]
         series: Option<String>,
@@ -202,10 +219,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import {
             dir,
+            from,
+            uploads,
+            prefix,
             series,
             draft,
             dry_run,
             undated,
+        } if from != crate::import::foreign::System::Folder => {
+            let _ = (series, draft, undated);
+            let comic = crate::import::foreign::read(
+                from,
+                &dir,
+                uploads.as_deref(),
+                prefix.as_deref(),
+            )
+            .await?;
+            let db = if dry_run {
+                Db::connect_existing(&config).await?
+            } else {
+                let db = Db::connect(&config).await?;
+                db.migrate().await?;
+                Some(db)
+            };
+            let options = crate::import::foreign::apply::ApplyOptions {
+                dry_run,
+                progress: true,
+            };
+            let report =
+                crate::import::foreign::apply::apply(&config, db.as_ref(), comic, &options).await;
+            if let Some(db) = db {
+                db.close().await;
+            }
+            let report = report?;
+            print!("{report}");
+            if report.imported == 0 && !report.failures.is_empty() {
+                anyhow::bail!("nothing was imported");
+            }
+        }
+        Command::Import {
+            dir,
+            series,
+            draft,
+            dry_run,
+            undated,
+            ..
         } => {
             let db = if dry_run {
                 Db::connect_existing(&config).await?

@@ -114,6 +114,8 @@ pub struct AppState {
     pub search: Arc<crate::search::Search>,
     /// Subscribers and the background sender (see `newsletter`).
     pub newsletter: Arc<crate::newsletter::Newsletter>,
+    /// Old addresses that redirect (see `reader::legacy`).
+    pub old_links: crate::cache::Memo<crate::reader::legacy::OldLinks>,
     /// Sets `Services::draining`.
     drain: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -262,6 +264,7 @@ impl Application {
             analytics: crate::analytics::Reporter::start(&config_analytics),
             search: Arc::new(crate::search::Search::empty().context("search index")?),
             newsletter: Arc::new(crate::newsletter::Newsletter::new(newsletter_enabled)),
+            old_links: Default::default(),
             drain: Arc::new(drain),
         });
         crate::newsletter::Newsletter::start(crate::newsletter::Worker {
@@ -414,6 +417,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             // The last `wrap` is outermost: the request span covers all,
             // then headers and compression; error pages render innermost.
             .wrap(ErrorHandlers::new().default_handler(reader::errors::render_error_page))
+            .wrap(from_fn(reader::legacy::old_links))
             .wrap(Compress::default())
             .wrap(crate::http::security_headers(&state.config))
             .wrap(from_fn(crate::http::request_context))

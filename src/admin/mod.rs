@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod backups;
+pub mod redirects;
 pub mod system;
 pub mod chapters;
 pub mod characters;
@@ -204,6 +205,9 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
         ),
         (Method::GET, "/backups", get().to(backups::show)),
         (Method::GET, "/system", get().to(system::show)),
+        (Method::GET, "/redirects", get().to(redirects::list)),
+        (Method::POST, "/redirects", post().to(redirects::add)),
+        (Method::POST, "/redirects/{id}/delete", post().to(redirects::delete)),
         (Method::POST, "/backups", post().to(backups::start)),
         (Method::GET, "/settings", get().to(accounts::site_settings)),
         (

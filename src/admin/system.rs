@@ -29,7 +29,7 @@ struct NodeView {
     memory: String,
     requests_per_sec: f64,
     cache_hit_rate: Option<String>,
-    redis: Option<bool>,
+    redis: &'static str,
 }
 
 #[derive(Serialize)]
@@ -64,7 +64,7 @@ struct SystemTemplate {
     nodes: Vec<NodeView>,
     database: String,
     database_ms: f64,
-    redis: Option<bool>,
+    redis: &'static str,
     analytics: Option<alerts::AnalyticsHealth>,
     media_store: String,
     search_docs: u64,
@@ -77,6 +77,15 @@ struct SystemTemplate {
 #[derive(Deserialize)]
 pub struct Query {
     format: Option<String>,
+}
+
+/// Redis as the page says it: not configured, up or down.
+fn redis_word(up: Option<bool>) -> &'static str {
+    match up {
+        None => "not used",
+        Some(true) => "up",
+        Some(false) => "down",
+    }
 }
 
 fn since(secs: i64) -> String {
@@ -114,8 +123,14 @@ pub async fn show(
     let nodes = node_rows
         .into_iter()
         .map(|n| {
-            for e in &n.stats.errors {
-                errors.push((e.at, n.id.clone(), e.message.clone()));
+            // This node's own errors live; the others' from their heartbeat.
+            let logged = if n.id == state.node.id {
+                crate::cluster::errors::recent()
+            } else {
+                n.stats.errors.clone()
+            };
+            for e in logged {
+                errors.push((e.at, n.id.clone(), e.message));
             }
             NodeView {
                 this: n.id == state.node.id,
@@ -134,7 +149,7 @@ pub async fn show(
                     .stats
                     .cache_hit_rate()
                     .map(|r| format!("{:.1} %", r * 100.0)),
-                redis: n.stats.redis,
+                redis: redis_word(n.stats.redis),
                 id: n.id,
             }
         })
@@ -210,7 +225,7 @@ pub async fn show(
         nodes,
         database: format!("{:?}", state.db.backend()),
         database_ms,
-        redis: state.cache.redis_up(),
+        redis: redis_word(state.cache.redis_up()),
         analytics: alerts::analytics_health(&state.services).await,
         media_store: state.media.describe(),
         search_docs: state.search.index().len(),

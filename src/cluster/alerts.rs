@@ -112,8 +112,21 @@ pub async fn mail_owners(services: &Services, subject: &str, text: &str) -> anyh
     Ok(sent)
 }
 
-/// Claims and sends one alert.
+/// Whether an alert mail can reach anybody (mail configured, an owner).
+async fn anyone_to_tell(services: &Services) -> bool {
+    services.mailer.is_enabled()
+        && users::list(&services.db)
+            .await
+            .is_ok_and(|users| users.iter().any(|u| u.role == Role::Owner))
+}
+
+/// Claims and sends one alert. With nobody to tell (no mail set up, no
+/// owner yet) it is only logged, and the claim is left for when there is.
 async fn raise(services: &Services, cause: &str, subject: &str, text: &str) {
+    if !anyone_to_tell(services).await {
+        tracing::debug!(cause, "alert not mailed (no mail transport or no owner): {subject}");
+        return;
+    }
     let every = services.config.cluster.alert_every_secs;
     match claim(&services.db, cause, every, text).await {
         Ok(true) => {

@@ -203,7 +203,7 @@ pub fn spawn(services: Services) {
                 cache_misses: counters.cache_misses,
                 draining: false,
                 redis: heartbeat.cache.redis_up(),
-                errors: errors::recent().into_iter().take(5).collect(),
+                errors: errors::recent().into_iter().take(10).collect(),
             };
             if let Err(e) = beat(&heartbeat, started_at, &stats).await {
                 tracing::warn!(error = %e, "heartbeat: cannot reach the database");

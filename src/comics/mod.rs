@@ -14,6 +14,7 @@ pub mod editing;
 pub mod model;
 pub mod pages;
 pub mod portable;
+pub mod redirects;
 pub mod searchable;
 pub mod series;
 pub mod settings;

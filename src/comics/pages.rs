@@ -407,6 +407,17 @@ pub async fn slugs_and_positions(
         .await
 }
 
+/// Every page's id by slug in a series (an import's redirects).
+pub async fn ids_by_slug(
+    conn: &mut AnyConnection,
+    series: SeriesId,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT slug, id FROM pages WHERE series_id = ?")
+        .bind(series)
+        .fetch_all(conn)
+        .await
+}
+
 pub async fn insert_image(
     conn: &mut AnyConnection,
     page: PageId,

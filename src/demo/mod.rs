@@ -215,6 +215,7 @@ pub async fn grow(config: &Config, db: &Db, total: usize) -> anyhow::Result<()> 
                 title: format!("{} (rerun {number})", TITLES[i % TITLES.len()]),
                 published_at: Some(now - (missing - i) as i64 * 3600),
                 hide_date: false,
+                draft: false,
                 hover_text: format!("Rerun {number}."),
                 transcript: format!("Panel 1: The sea again.\nMARLO: Rerun number {number}."),
                 notes: format!("Rerun **{number}** of the demo."),
@@ -370,6 +371,7 @@ fn build_page(
         title: format!("{title} ({number})"),
         published_at: Some(spec.published_at),
         hide_date: false,
+                draft: false,
         hover_text: format!("Marlo's log, entry {number}: the lamp is still lit."),
         transcript: format!(
             "Panel 1: The sea. Waves roll in.\nMARLO: Another night, Pip.\nPIP: Another boat, Marlo!\nPanel 2: Juniper lands on the railing.\nJUNIPER: Fish?\n(Page {number})"

@@ -10,6 +10,7 @@
 //! Files are content-addressed, so an interrupted import only leaves files
 //! that the next run reuses. Re-running an import skips pages already there.
 
+pub mod foreign;
 pub mod naming;
 mod plan;
 pub mod write;

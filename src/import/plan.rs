@@ -137,6 +137,7 @@ impl PlannedPage {
             title,
             published_at,
             hide_date,
+            draft: false,
             hover_text: sidecar.hover.clone().unwrap_or_default(),
             transcript: sidecar.transcript.clone().unwrap_or_default(),
             notes: sidecar.notes.clone().unwrap_or_default(),

@@ -39,6 +39,8 @@ pub struct ReadyPage {
     /// Show no date (the page's date is unknown); `published_at` then only
     /// orders it in feeds.
     pub hide_date: bool,
+    /// Kept as a draft whatever the target says (a draft in the source).
+    pub draft: bool,
     pub hover_text: String,
     pub transcript: String,
     pub notes: String,
@@ -129,7 +131,7 @@ pub async fn write_planned(
             chapter_id,
             slug: &slug,
             title: &page.title,
-            published: target.publish,
+            published: target.publish && !page.draft,
             published_at: (!page.hide_date).then_some(goes_live),
             goes_live,
             position,

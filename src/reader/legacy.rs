@@ -63,3 +63,81 @@ fn moved(to: &str) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .finish()
 }
+
+/// The `redirects` table resolved to paths, kept per content generation.
+#[derive(Debug, Default)]
+pub struct OldLinks(std::collections::HashMap<String, String>);
+
+async fn old_links_table(state: &crate::startup::AppState) -> std::sync::Arc<OldLinks> {
+    let loaded = state
+        .old_links
+        .get_or_load(&state.cache, || async {
+            let data = state
+                .site_data
+                .get_or_load(&state.cache, || {
+                    crate::site::SiteData::load(&state.db, &state.assets)
+                })
+                .await?;
+            let urls = data.urls(state.config.base_url());
+            let targets = crate::comics::redirects::targets(&state.db).await?;
+            Ok::<_, crate::error::AppError>(OldLinks(
+                targets
+                    .into_iter()
+                    .map(|(from, target)| {
+                        let to = match target {
+                            crate::comics::redirects::Target::Page { series_id, slug } => {
+                                urls.comic(crate::comics::SeriesId(series_id), &slug)
+                            }
+                            crate::comics::redirects::Target::Path(path) => path,
+                        };
+                        (from, to)
+                    })
+                    .collect(),
+            ))
+        })
+        .await;
+    // No database: no redirects, the page answers as it would have.
+    loaded.unwrap_or_default()
+}
+
+/// Old addresses answered with a 301 (see `comics::redirects`): one with a
+/// query (`/?p=16`) before anything else answers it, a bare path only when
+/// nothing else did (404), so a redirect never hides a page of ours.
+pub async fn old_links(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::Method;
+    let path = req.path().to_owned();
+    let eligible = matches!(*req.method(), Method::GET | Method::HEAD)
+        && !["/admin", "/static/", "/media/", "/metrics", "/healthz", "/readyz"]
+            .iter()
+            .any(|p| path.starts_with(p));
+    let state = req
+        .app_data::<web::Data<crate::startup::AppState>>()
+        .cloned();
+    let (Some(state), true) = (state, eligible) else {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    };
+    let query = req.query_string().to_owned();
+    if !query.is_empty() {
+        let key = crate::comics::redirects::normalize(&path, &query);
+        if let Some(to) = old_links_table(&state).await.0.get(&key) {
+            let to = to.clone();
+            return Ok(req.into_response(moved(&to)));
+        }
+    }
+    let response = next.call(req).await?;
+    if response.status() != actix_web::http::StatusCode::NOT_FOUND {
+        return Ok(response.map_into_boxed_body());
+    }
+    let key = crate::comics::redirects::normalize(&path, "");
+    match old_links_table(&state).await.0.get(&key) {
+        Some(to) => {
+            let to = to.clone();
+            let (req, _) = response.into_parts();
+            Ok(actix_web::dev::ServiceResponse::new(req, moved(&to)))
+        }
+        None => Ok(response.map_into_boxed_body()),
+    }
+}

@@ -85,7 +85,7 @@ struct Cluster {
     s3_port: u16,
     _s3: ChildGuard,
     nginx_port: u16,
-    _nginx: Option<ChildGuard>,
+    _nginx: Option<Nginx>,
     nodes: Vec<Node>,
     server_url: String,
     db_name: String,
@@ -129,6 +129,26 @@ impl Drop for Cluster {
             });
         })
         .join();
+    }
+}
+
+/// nginx's master process: stopped with SIGTERM so it takes its workers
+/// with it (a SIGKILLed master leaves them running).
+struct Nginx(std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -407,7 +427,11 @@ async fn start_cluster(server_url: String) -> Cluster {
         .arg("-c")
         .arg(root.join("nginx.conf"))
         .args(["-g", "daemon off;"]);
-    cluster._nginx = Some(spawn_logged(nginx, &root.join("stdout.log")));
+    let log = std::fs::File::create(root.join("stdout.log")).expect("log");
+    nginx
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log));
+    cluster._nginx = Some(Nginx(nginx.spawn().expect("start nginx")));
     let url = cluster.lb("/readyz");
     wait_until("nginx", Duration::from_secs(20), || {
         let request = client.get(&url).send();
@@ -986,4 +1010,18 @@ async fn media_sync_moves_a_site_into_a_bucket_verified_and_resumable() {
     assert_eq!(served.headers()["content-type"], "image/webp");
     assert_eq!(served.bytes().await.expect("bytes").as_ref(), local.as_slice());
     assert_eq!(node.get(&thumb.replace("-t", "-t9")).await.status(), 404);
+
+    // With a public address for the bucket, readers are sent there.
+    let public = app
+        .second_node_with(|c| {
+            c.media.store = node.config.media.store.clone();
+            c.media.store.public_url = Some("https://media.example.com/comic/".parse().expect("url"));
+        })
+        .await;
+    let redirect = public.get(&thumb).await;
+    assert_eq!(redirect.status(), 302);
+    assert_eq!(
+        redirect.headers()["location"],
+        format!("https://media.example.com/comic/{}", &thumb["/media/".len()..]).as_str()
+    );
 }
