@@ -102,7 +102,8 @@ async fn old_links_table(state: &crate::startup::AppState) -> std::sync::Arc<Old
 
 /// Old addresses answered with a 301 (see `comics::redirects`): one with a
 /// query (`/?p=16`) before anything else answers it, a bare path only when
-/// nothing else did (404), so a redirect never hides a page of ours.
+/// nothing else did (404), so a redirect never hides a page of ours. A path
+/// we do not know with a trailing slash goes to the same path without it.
 pub async fn old_links(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
@@ -132,12 +133,18 @@ pub async fn old_links(
         return Ok(response.map_into_boxed_body());
     }
     let key = crate::comics::redirects::normalize(&path, "");
-    match old_links_table(&state).await.0.get(&key) {
-        Some(to) => {
-            let to = to.clone();
-            let (req, _) = response.into_parts();
-            Ok(actix_web::dev::ServiceResponse::new(req, moved(&to)))
+    let to = match old_links_table(&state).await.0.get(&key) {
+        Some(to) => to.clone(),
+        // `/comic/page-1/` (WordPress's form of our `/comic/page-1`).
+        None if path.len() > 1 && path.ends_with('/') => {
+            let mut to = path.trim_end_matches('/').to_owned();
+            if !query.is_empty() {
+                to = format!("{to}?{query}");
+            }
+            to
         }
-        None => Ok(response.map_into_boxed_body()),
-    }
+        None => return Ok(response.map_into_boxed_body()),
+    };
+    let (req, _) = response.into_parts();
+    Ok(actix_web::dev::ServiceResponse::new(req, moved(&to)))
 }

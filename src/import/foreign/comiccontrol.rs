@@ -40,7 +40,13 @@ pub async fn read(
     table_prefix: Option<&str>,
     files: Option<&Path>,
 ) -> anyhow::Result<ForeignComic> {
-    read_at(database_url, table_prefix, files, chrono::Utc::now().timestamp()).await
+    read_at(
+        database_url,
+        table_prefix,
+        files,
+        chrono::Utc::now().timestamp(),
+    )
+    .await
 }
 
 /// [`read`] with "now" given (what decides published or scheduled).
@@ -124,9 +130,9 @@ async fn read_from(
     // Where the site lives: the path part of the `root` option.
     let root = root_path(&option("root"), &option("relativepath"));
     if root != "/" {
-        comic
-            .notes
-            .push(format!("the site lived under {root} (the root option): old addresses keep that prefix"));
+        comic.notes.push(format!(
+            "the site lived under {root} (the root option): old addresses keep that prefix"
+        ));
     }
     let timezone = match option("timezone").trim() {
         "" => "America/Chicago".to_owned(),
@@ -345,17 +351,32 @@ async fn read_from(
             "{} comic modules became {} series; the {} one (“{}”) is the primary series",
             comics.len(),
             comics.len(),
-            if comics.iter().any(|m| m.id == home) { "home page's" } else { "first" },
-            plain_text(&comics.iter().find(|m| m.id == primary).map(|m| m.title.as_str()).unwrap_or("")),
+            if comics.iter().any(|m| m.id == home) {
+                "home page's"
+            } else {
+                "first"
+            },
+            plain_text(
+                &comics
+                    .iter()
+                    .find(|m| m.id == primary)
+                    .map(|m| m.title.as_str())
+                    .unwrap_or("")
+            ),
         ));
     }
 
     // What stays behind.
     for module in modules.iter().filter(|m| m.kind != "comic") {
         let what = match module.kind.as_str() {
-            "blog" => count(conn, has("blogs"), &format!("SELECT COUNT(*) FROM `{p}blogs` WHERE blog = ?"), module.id)
-                .await?
-                .map(|n| format!("{n} posts")),
+            "blog" => count(
+                conn,
+                has("blogs"),
+                &format!("SELECT COUNT(*) FROM `{p}blogs` WHERE blog = ?"),
+                module.id,
+            )
+            .await?
+            .map(|n| format!("{n} posts")),
             "gallery" => count(
                 conn,
                 has("galleries"),
@@ -390,7 +411,9 @@ async fn read_from(
             .fetch_one(&mut *conn)
             .await?;
         if n > 0 {
-            comic.unmapped.push(format!("{n} plugin(s) ({p}plugins): not imported"));
+            comic
+                .unmapped
+                .push(format!("{n} plugin(s) ({p}plugins): not imported"));
         }
     }
     if has("images") {
@@ -398,9 +421,9 @@ async fn read_from(
             .fetch_one(&mut *conn)
             .await?;
         if n > 0 {
-            comic
-                .unmapped
-                .push(format!("{n} image(s) uploaded for posts ({p}images, uploads/): not imported"));
+            comic.unmapped.push(format!(
+                "{n} image(s) uploaded for posts ({p}images, uploads/): not imported"
+            ));
         }
     }
     comic.unmapped.push(
@@ -438,7 +461,7 @@ fn read_module(
     let series_ref = series_slug.clone();
 
     // Chapters: the storyline tree (`parent`, siblings by `sorder`).
-    let chapters = chapter_specs(comic, &name, storylines);
+    let (chapters, tree_order) = chapter_specs(comic, &name, storylines);
 
     // Page slugs: ComicControl's own where Halftone accepts them; derived
     // ones never take a slug an old page has.
@@ -453,7 +476,10 @@ fn read_module(
         let owner = url_owner.entry(r.slug.as_str()).or_insert(r.id);
         *owner = (*owner).min(r.id);
     }
-    let perpage: i64 = opts.get("perpage").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    let perpage: i64 = opts
+        .get("perpage")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
     let mut tag_counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut ties: Vec<String> = Vec::new();
     let mut pages = Vec::with_capacity(rows.len());
@@ -462,7 +488,11 @@ fn read_module(
     for r in &rows {
         if let Some((time, title)) = previous {
             if time == r.publishtime {
-                ties.push(format!("“{}” and “{}”", plain_text(title), plain_text(&r.title)));
+                ties.push(format!(
+                    "“{}” and “{}”",
+                    plain_text(title),
+                    plain_text(&r.title)
+                ));
             }
         }
         previous = Some((r.publishtime, &r.title));
@@ -591,6 +621,41 @@ fn read_module(
             old_urls,
         });
     }
+    // Halftone lists chapters as their first pages come; say so when the
+    // archive's tree listed them otherwise.
+    let mut first_seen: Vec<&str> = Vec::new();
+    for page in &pages {
+        if let Some(ch) = &page.chapter {
+            if !first_seen.contains(&ch.slug.as_str()) {
+                first_seen.push(&ch.slug);
+            }
+        }
+    }
+    let tree: Vec<&str> = tree_order
+        .iter()
+        .map(String::as_str)
+        .filter(|s| first_seen.contains(s))
+        .collect();
+    if tree != first_seen {
+        let titles = |slugs: &[&str]| -> String {
+            slugs
+                .iter()
+                .filter_map(|s| {
+                    chapters
+                        .values()
+                        .find(|c| c.slug == *s)
+                        .map(|c| format!("“{}”", c.title))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        comic.notes.push(format!(
+            "“{name}”: the archive listed the storylines as {}, their first pages come as {}: check the chapter \
+             order after the import",
+            titles(&tree),
+            titles(&first_seen)
+        ));
+    }
     if !ties.is_empty() {
         comic.notes.push(format!(
             "“{name}”: pages with the same publish time, ordered by id (ComicControl's navigation skips one of \
@@ -660,6 +725,12 @@ fn read_module(
             }
         }
     }
+    if !chapters.is_empty() {
+        comic.notes.push(format!(
+            "“{name}”: the archive's chapter anchors ({base}/archive#<storyline id>) are not addresses of their \
+             own (browsers keep the part after # to themselves): they lead to the archive"
+        ));
+    }
     if !tag_counts.is_empty() {
         comic.unmapped.push(format!(
             "“{name}”: reading inside a tag ({base}/<page>/read-tag/<tag>, previous/next among that tag's pages): \
@@ -683,7 +754,7 @@ fn chapter_specs(
     comic: &mut ForeignComic,
     series_name: &str,
     storylines: &[&Storyline],
-) -> HashMap<i64, ChapterSpec> {
+) -> (HashMap<i64, ChapterSpec>, Vec<String>) {
     let by_id: HashMap<i64, &Storyline> = storylines.iter().map(|s| (s.id, *s)).collect();
     let mut children: HashMap<i64, Vec<&Storyline>> = HashMap::new();
     for s in storylines {
@@ -696,6 +767,7 @@ fn chapter_specs(
         children.entry(parent).or_default().push(s);
     }
     let mut specs = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
     let mut slugs: HashSet<String> = HashSet::new();
     let mut flattened = Vec::new();
     let mut visited: HashSet<i64> = HashSet::new();
@@ -728,6 +800,7 @@ fn chapter_specs(
             .unwrap_or_else(|| format!("chapter-{}", s.id));
         let slug = unique(&base, &slugs);
         slugs.insert(slug.clone());
+        order.push(slug.clone());
         if !s.thumbnail.trim().is_empty() {
             comic.unmapped.push(format!(
                 "“{series_name}”: storyline “{title}” has its own thumbnail ({}): not imported",
@@ -762,7 +835,7 @@ fn chapter_specs(
             plain_text(&s.name)
         ));
     }
-    specs
+    (specs, order)
 }
 
 fn non_empty_name(s: &Storyline) -> String {
@@ -876,11 +949,21 @@ async fn table_columns(conn: &mut MySqlConnection, table: &str) -> anyhow::Resul
     Ok(names.into_iter().map(|n| n.to_ascii_lowercase()).collect())
 }
 
-async fn count(conn: &mut MySqlConnection, exists: bool, sql: &str, id: i64) -> anyhow::Result<Option<i64>> {
+async fn count(
+    conn: &mut MySqlConnection,
+    exists: bool,
+    sql: &str,
+    id: i64,
+) -> anyhow::Result<Option<i64>> {
     if !exists {
         return Ok(None);
     }
-    Ok(Some(sqlx::query_scalar(sql).bind(id).fetch_one(&mut *conn).await?))
+    Ok(Some(
+        sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?,
+    ))
 }
 
 fn text(row: &sqlx::mysql::MySqlRow, i: usize) -> String {
@@ -919,7 +1002,11 @@ fn root_path(root: &str, relativepath: &str) -> String {
         }
     };
     let path = path.split(['?', '#']).next().unwrap_or("/").to_owned();
-    let mut path = if path.starts_with('/') { path } else { format!("/{path}") };
+    let mut path = if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    };
     if !path.ends_with('/') {
         path.push('/');
     }
@@ -963,8 +1050,10 @@ fn absolutize_links(html: &str, page_path: &str) -> String {
         };
         let value_start = at + len;
         let quote = rest[value_start..].chars().next();
-        let (Some(q @ ('"' | '\'')), true) = (quote, at == 0 || !rest.as_bytes()[at - 1].is_ascii_alphanumeric())
-        else {
+        let (Some(q @ ('"' | '\'')), true) = (
+            quote,
+            at == 0 || !rest.as_bytes()[at - 1].is_ascii_alphanumeric(),
+        ) else {
             out.push_str(&rest[..value_start]);
             rest = &rest[value_start..];
             offset += value_start;
@@ -987,9 +1076,11 @@ fn absolutize_links(html: &str, page_path: &str) -> String {
 
 fn relative_to_root(base: &url::Url, value: &str) -> Option<String> {
     let v = value.trim();
-    let has_scheme = v
-        .split_once(':')
-        .is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)));
+    let has_scheme = v.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    });
     if v.is_empty() || has_scheme || v.starts_with('/') || v.starts_with('#') {
         return None;
     }
@@ -1011,8 +1102,31 @@ fn relative_to_root(base: &url::Url, value: &str) -> Option<String> {
 /// list item, heading or `<br>`.
 fn html_to_text(html: &str) -> String {
     const BLOCKS: &[&str] = &[
-        "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote",
-        "pre", "hr", "dd", "dt", "dl", "section", "article", "header", "footer", "figure", "figcaption",
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "blockquote",
+        "pre",
+        "hr",
+        "dd",
+        "dt",
+        "dl",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "figure",
+        "figcaption",
     ];
     let mut lines: Vec<String> = vec![String::new()];
     let mut in_pre = 0usize;
@@ -1077,11 +1191,17 @@ fn html_to_text(html: &str) -> String {
             continue;
         }
         if name == "pre" {
-            in_pre = if closing { in_pre.saturating_sub(1) } else { in_pre + 1 };
+            in_pre = if closing {
+                in_pre.saturating_sub(1)
+            } else {
+                in_pre + 1
+            };
         }
         if name == "br" {
             lines.push(String::new());
-        } else if BLOCKS.contains(&name.as_str()) && !lines.last().expect("one line").trim().is_empty() {
+        } else if BLOCKS.contains(&name.as_str())
+            && !lines.last().expect("one line").trim().is_empty()
+        {
             lines.push(String::new());
         }
     }
@@ -1102,7 +1222,10 @@ mod tests {
             "ANNA: Un café.\nBARISTA: Bien sûr!"
         );
         assert_eq!(html_to_text("one<br />two<br><br>four"), "one\ntwo\n\nfour");
-        assert_eq!(html_to_text("<p><b>bold</b> and <i>it</i></p>"), "bold and it");
+        assert_eq!(
+            html_to_text("<p><b>bold</b> and <i>it</i></p>"),
+            "bold and it"
+        );
         assert_eq!(html_to_text(""), "");
     }
 
@@ -1115,7 +1238,10 @@ mod tests {
         assert_eq!(encode_path("chapter start"), "chapter%20start");
         assert_eq!(encode_path("café"), "caf%C3%A9");
         assert_eq!(
-            absolutize_links("<a href=\"archive\">A</a> <a href='/x'>x</a> <img src=\"http://a/b.png\">", "/comic/p"),
+            absolutize_links(
+                "<a href=\"archive\">A</a> <a href='/x'>x</a> <img src=\"http://a/b.png\">",
+                "/comic/p"
+            ),
             "<a href=\"/comic/archive\">A</a> <a href='/x'>x</a> <img src=\"http://a/b.png\">"
         );
     }
@@ -1167,23 +1293,56 @@ mod tests {
             };
             let mut cmd = std::process::Command::new(client);
             cmd.arg("--protocol=TCP")
-                .arg(format!("--host={}", scratch.server.host_str().unwrap_or("127.0.0.1")))
+                .arg(format!(
+                    "--host={}",
+                    scratch.server.host_str().unwrap_or("127.0.0.1")
+                ))
                 .arg(format!("--port={}", scratch.server.port().unwrap_or(3306)))
                 .arg(format!("--user={}", scratch.server.username()))
                 .arg("--default-character-set=utf8mb4")
                 .arg(&scratch.name)
                 .stdin(std::fs::File::open(dump).expect("the dump"));
             if let Some(password) = scratch.server.password() {
-                let password = url::form_urlencoded::parse(format!("p={password}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
+                // The URL's password, percent-decoded (`+` stays a plus).
+                let password = url::Url::parse(&format!("http://x/{password}"))
+                    .ok()
+                    .and_then(|u| {
+                        u.path_segments()
+                            .and_then(|mut p| p.next().map(str::to_owned))
+                    })
+                    .map(|p| {
+                        let bytes: Vec<u8> = p.bytes().collect();
+                        let mut out = Vec::new();
+                        let mut i = 0;
+                        while i < bytes.len() {
+                            let hex = |b: u8| (b as char).to_digit(16);
+                            match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+                                (b'%', Some(&h), Some(&l))
+                                    if hex(h).is_some() && hex(l).is_some() =>
+                                {
+                                    out.push(
+                                        (hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8,
+                                    );
+                                    i += 3;
+                                }
+                                (b, _, _) => {
+                                    out.push(b);
+                                    i += 1;
+                                }
+                            }
+                        }
+                        String::from_utf8_lossy(&out).into_owned()
+                    })
                     .unwrap_or_default();
                 cmd.env("MYSQL_PWD", password);
             }
             let output = cmd.output().expect("run the client");
             if !output.status.success() {
                 scratch.drop_it().await;
-                panic!("loading the dump failed: {}", String::from_utf8_lossy(&output.stderr));
+                panic!(
+                    "loading the dump failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
             }
             Some(scratch)
         }
@@ -1224,9 +1383,16 @@ mod tests {
         };
         let url = scratch.url();
         let outcome = tokio::spawn(async move {
-            let err = read(&url, None, None).await.expect_err("a Grawlix database");
-            assert!(err.to_string().contains("not a ComicControl database"), "{err}");
-            let err = read(&url, Some("main_"), None).await.expect_err("no such prefix");
+            let err = read(&url, None, None)
+                .await
+                .expect_err("a Grawlix database");
+            assert!(
+                err.to_string().contains("not a ComicControl database"),
+                "{err}"
+            );
+            let err = read(&url, Some("main_"), None)
+                .await
+                .expect_err("no such prefix");
             assert!(err.to_string().contains("main_"), "{err}");
         })
         .await;
@@ -1242,7 +1408,10 @@ mod tests {
 
     /// The path (percent-encoded, as a browser sends it) of an absolute URL.
     fn path_of(url: &str) -> String {
-        url::Url::parse(url).expect("an absolute URL").path().to_owned()
+        url::Url::parse(url)
+            .expect("an absolute URL")
+            .path()
+            .to_owned()
     }
 
     /// The expected transcript text, from the HTML the site showed:
@@ -1256,29 +1425,54 @@ mod tests {
     }
 
     async fn check_fixture(url: &str, dir: &Path) {
-        let expected: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"))
-                .expect("expected.json is JSON");
-        let now = expected["generated_at_unix"].as_i64().expect("generated_at_unix");
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+        )
+        .expect("expected.json is JSON");
+        let now = expected["generated_at_unix"]
+            .as_i64()
+            .expect("generated_at_unix");
         let prefix = s(&expected["site"], "table_prefix");
 
-        let comic = read_at(url, None, Some(dir), now).await.expect("the reader reads the fixture");
+        let comic = read_at(url, None, Some(dir), now)
+            .await
+            .expect("the reader reads the fixture");
         let root = path_of(s(&expected["site"], "root_option"));
         let module = format!("{root}{}", s(&expected["site"], "comic_module_slug"));
         // The prefix given either way gives the same comic.
-        let again = read_at(url, Some(prefix), Some(dir), now).await.expect("full prefix");
+        let again = read_at(url, Some(prefix), Some(dir), now)
+            .await
+            .expect("full prefix");
         assert_eq!(again.series[0].pages.len(), comic.series[0].pages.len());
         let short = prefix.trim_start_matches("cc_");
-        read_at(url, Some(short), Some(dir), now).await.expect("install prefix");
+        read_at(url, Some(short), Some(dir), now)
+            .await
+            .expect("install prefix");
 
-        assert!(comic.system.starts_with(s(&expected, "system")), "{}", comic.system);
+        assert!(
+            comic.system.starts_with(s(&expected, "system")),
+            "{}",
+            comic.system
+        );
         assert_eq!(comic.series.len(), 1);
         let series = &comic.series[0];
         assert_eq!(series.slug, None);
 
-        let public: Vec<&Value> = expected["reading_order"].as_array().expect("reading_order").iter().collect();
-        let scheduled: Vec<&Value> = expected["scheduled"].as_array().expect("scheduled").iter().collect();
-        let by_id: HashMap<String, &ForeignPage> = series.pages.iter().map(|p| (p.source_id.clone(), p)).collect();
+        let public: Vec<&Value> = expected["reading_order"]
+            .as_array()
+            .expect("reading_order")
+            .iter()
+            .collect();
+        let scheduled: Vec<&Value> = expected["scheduled"]
+            .as_array()
+            .expect("scheduled")
+            .iter()
+            .collect();
+        let by_id: HashMap<String, &ForeignPage> = series
+            .pages
+            .iter()
+            .map(|p| (p.source_id.clone(), p))
+            .collect();
         let id = |v: &Value| format!("cc:{}", v["id"].as_i64().expect("id"));
 
         // Reading order: the published pages in the site's order, then the scheduled.
@@ -1302,7 +1496,12 @@ mod tests {
 
         // Chapters as the storyline tree has them.
         let storylines = expected["storylines_db"].as_array().expect("storylines_db");
-        let story = |sid: i64| storylines.iter().find(|s| s["id"] == sid).expect("storyline");
+        let story = |sid: i64| {
+            storylines
+                .iter()
+                .find(|s| s["id"] == sid)
+                .expect("storyline")
+        };
         let volume_of = |sid: i64| -> Option<String> {
             let mut top = story(sid);
             while top["parent"].as_i64() != Some(0) {
@@ -1323,12 +1522,27 @@ mod tests {
             };
             assert_eq!(page.hover_text, hover, "{what}");
             if let Some(t) = v.get("transcript_html") {
-                assert_eq!(page.transcript, lines_of(t.as_str().unwrap_or("")), "{what}");
+                assert_eq!(
+                    page.transcript,
+                    lines_of(t.as_str().unwrap_or("")),
+                    "{what}"
+                );
             }
-            let chapter = page.chapter.as_ref().expect("every fixture page has a storyline");
+            let chapter = page
+                .chapter
+                .as_ref()
+                .expect("every fixture page has a storyline");
             assert_eq!(chapter.title, plain_text(s(v, "chapter")), "{what}");
-            assert_eq!(chapter.volume, volume_of(v["storyline_id"].as_i64().expect("storyline")), "{what}");
-            assert!(Slug::parse(&chapter.slug).is_ok(), "{what}: {}", chapter.slug);
+            assert_eq!(
+                chapter.volume,
+                volume_of(v["storyline_id"].as_i64().expect("storyline")),
+                "{what}"
+            );
+            assert!(
+                Slug::parse(&chapter.slug).is_ok(),
+                "{what}: {}",
+                chapter.slug
+            );
             let tags: Vec<String> = v["tags_db"]
                 .as_array()
                 .expect("tags")
@@ -1351,18 +1565,32 @@ mod tests {
                 "{what}"
             );
             if let Some(warning) = v["content_warning_script"].as_str() {
-                assert_eq!(page.content_warning, warning.split("<br").next().unwrap_or(""), "{what}");
+                assert_eq!(
+                    page.content_warning,
+                    warning.split("<br").next().unwrap_or(""),
+                    "{what}"
+                );
             } else {
                 assert_eq!(page.content_warning, "", "{what}");
             }
             if !s(v, "news_html").is_empty() {
-                assert!(page.notes.contains(s(v, "news_title")), "{what}: {}", page.notes);
-                assert!(page.notes.contains(&s(v, "news_html").replace("href=\"archive\"", &format!("href=\"{module}/archive\""))));
+                assert!(
+                    page.notes.contains(s(v, "news_title")),
+                    "{what}: {}",
+                    page.notes
+                );
+                assert!(page.notes.contains(
+                    &s(v, "news_html")
+                        .replace("href=\"archive\"", &format!("href=\"{module}/archive\""))
+                ));
             } else {
                 assert_eq!(page.notes, "", "{what}");
             }
             if !s(v, "altnext").is_empty() {
-                assert!(comic.unmapped.iter().any(|u| u.contains(s(v, "altnext"))), "{what}");
+                assert!(
+                    comic.unmapped.iter().any(|u| u.contains(s(v, "altnext"))),
+                    "{what}"
+                );
             }
             assert!(Slug::parse(&page.slug).is_ok(), "{what}: {}", page.slug);
 
@@ -1375,9 +1603,19 @@ mod tests {
                 assert!(!page.old_urls.contains(&own), "{what}: {:?}", page.old_urls);
             }
             for url in page.old_urls.iter().skip(1) {
-                assert!(url.starts_with(&format!("{own}/read-tag/")), "{what}: {url}");
+                assert!(
+                    url.starts_with(&format!("{own}/read-tag/")),
+                    "{what}: {url}"
+                );
             }
-            assert_eq!(page.old_urls.len(), if page.old_urls.is_empty() { 0 } else { 1 + tags.len() });
+            assert_eq!(
+                page.old_urls.len(),
+                if page.old_urls.is_empty() {
+                    0
+                } else {
+                    1 + tags.len()
+                }
+            );
             all_urls.extend(page.old_urls.iter().cloned());
         }
         // Page slugs are unique.
@@ -1395,27 +1633,45 @@ mod tests {
             for (_, link) in v["nav"].as_object().into_iter().flatten() {
                 if let Some(link) = link.as_str() {
                     let path = path_of(link);
-                    assert!(all_urls.contains(&path) || latest.contains(&path.as_str()), "{path}");
+                    assert!(
+                        all_urls.contains(&path) || latest.contains(&path.as_str()),
+                        "{path}"
+                    );
                 }
             }
             // Tag links go to the tag.
             for tag in v["tags_shown"].as_array().into_iter().flatten() {
                 let from = path_of(s(tag, "href"));
                 assert!(
-                    comic
-                        .redirects
-                        .iter()
-                        .any(|r| r.from == from && r.to == RedirectTarget::Tag { name: s(tag, "tag").to_owned() }),
+                    comic.redirects.iter().any(|r| r.from == from
+                        && r.to
+                            == RedirectTarget::Tag {
+                                name: s(tag, "tag").to_owned()
+                            }),
                     "{from}"
                 );
             }
         }
-        for chapter in expected["chapters_in_archive"].as_array().expect("chapters") {
+        for chapter in expected["chapters_in_archive"]
+            .as_array()
+            .expect("chapters")
+        {
             assert!(all_urls.contains(&path_of(s(chapter, "first_page_href"))));
         }
-        let has = |from: &str, to: RedirectTarget| comic.redirects.iter().any(|r| r.from == from && r.to == to);
-        assert!(has(&path_of(s(&expected["feed"], "url")), RedirectTarget::Feed { series: None, chapter: None }));
-        assert!(has(&format!("{module}/archive"), RedirectTarget::Archive { series: None }));
+        let has = |from: &str, to: RedirectTarget| {
+            comic.redirects.iter().any(|r| r.from == from && r.to == to)
+        };
+        assert!(has(
+            &path_of(s(&expected["feed"], "url")),
+            RedirectTarget::Feed {
+                series: None,
+                chapter: None
+            }
+        ));
+        assert!(has(
+            &format!("{module}/archive"),
+            RedirectTarget::Archive { series: None }
+        ));
         assert!(has(&module, RedirectTarget::Latest { series: None }));
         assert!(has(&root, RedirectTarget::Home));
         assert!(comic.unmapped.iter().any(|u| u.contains("empty slug")));

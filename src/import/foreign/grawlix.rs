@@ -44,7 +44,13 @@ pub async fn read(
     table_prefix: Option<&str>,
     files: Option<&Path>,
 ) -> anyhow::Result<ForeignComic> {
-    read_at(database_url, table_prefix, files, chrono::Utc::now().timestamp()).await
+    read_at(
+        database_url,
+        table_prefix,
+        files,
+        chrono::Utc::now().timestamp(),
+    )
+    .await
 }
 
 /// [`read`] with "now" given (what decides published or scheduled).
@@ -132,9 +138,9 @@ async fn read_from(
         d => format!("/{d}").replace("//", "/"),
     };
     if !dir.is_empty() {
-        comic
-            .notes
-            .push(format!("the site lived under {dir}/ (the directory setting): old addresses keep that prefix"));
+        comic.notes.push(format!(
+            "the site lived under {dir}/ (the directory setting): old addresses keep that prefix"
+        ));
     }
     let zone_name = match setting("timezone").trim() {
         "" => "America/Los_Angeles".to_owned(),
@@ -264,7 +270,10 @@ async fn read_from(
         let series_slug = if is_primary {
             None
         } else {
-            let from_path = paths.first().map(|p| p.trim_matches('/').to_owned()).unwrap_or_default();
+            let from_path = paths
+                .first()
+                .map(|p| p.trim_matches('/').to_owned())
+                .unwrap_or_default();
             let base = Slug::parse(&from_path)
                 .ok()
                 .or_else(|| Slug::from_text(&from_path))
@@ -337,31 +346,41 @@ async fn read_from(
     }
     let count_rows = |table: &str| format!("SELECT COUNT(*) FROM `{p}{table}`");
     if has("user") {
-        let n: i64 = sqlx::query_scalar(&count_rows("user")).fetch_one(&mut *conn).await?;
+        let n: i64 = sqlx::query_scalar(&count_rows("user"))
+            .fetch_one(&mut *conn)
+            .await?;
         if n > 0 {
-            comic
-                .unmapped
-                .push(format!("{n} Grawlix user account(s) ({p}user): not imported"));
+            comic.unmapped.push(format!(
+                "{n} Grawlix user account(s) ({p}user): not imported"
+            ));
         }
     }
     if has("ad_reference") {
-        let n: i64 = sqlx::query_scalar(&count_rows("ad_reference")).fetch_one(&mut *conn).await?;
-        if n > 0 {
-            comic.unmapped.push(format!("{n} ad(s) ({p}ad_reference): not imported"));
-        }
-    }
-    if has("link_list") {
-        let n: i64 = sqlx::query_scalar(&count_rows("link_list")).fetch_one(&mut *conn).await?;
+        let n: i64 = sqlx::query_scalar(&count_rows("ad_reference"))
+            .fetch_one(&mut *conn)
+            .await?;
         if n > 0 {
             comic
                 .unmapped
-                .push(format!("{n} link(s) in the link list ({p}link_list): not imported"));
+                .push(format!("{n} ad(s) ({p}ad_reference): not imported"));
+        }
+    }
+    if has("link_list") {
+        let n: i64 = sqlx::query_scalar(&count_rows("link_list"))
+            .fetch_one(&mut *conn)
+            .await?;
+        if n > 0 {
+            comic.unmapped.push(format!(
+                "{n} link(s) in the link list ({p}link_list): not imported"
+            ));
         }
     }
     if has("third_match") {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM `{p}third_match` WHERE active = 1"))
-            .fetch_one(&mut *conn)
-            .await?;
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM `{p}third_match` WHERE active = 1"
+        ))
+        .fetch_one(&mut *conn)
+        .await?;
         if n > 0 {
             comic.unmapped.push(format!(
                 "{n} third-party service(s) switched on (follow/share links, comments, stats): not imported; \
@@ -382,7 +401,8 @@ async fn read_from(
         }
     }
     comic.unmapped.push(
-        "themes and tones (per site and per page), the archive layout options: not imported".to_owned(),
+        "themes and tones (per site and per page), the archive layout options: not imported"
+            .to_owned(),
     );
     comic.notes.push(
         "old addresses are given as browsers send them: path only, characters outside ASCII percent-encoded \
@@ -535,7 +555,9 @@ fn read_book(
             .map(|i| find_image(cx.files, cx.dir, i))
             .collect();
         if page_images.is_empty() {
-            comic.notes.push(format!("page “{title}” (grawlix:{}) has no image", r.id));
+            comic
+                .notes
+                .push(format!("page “{title}” (grawlix:{}) has no image", r.id));
         }
         // The description is both alt and title (hover) of each image.
         let hover_text = page_images
@@ -552,14 +574,19 @@ fn read_book(
             ));
         }
         // The admin fills the meta description from the image's; count the others.
-        if !r.description.trim().is_empty() && page_images.iter().all(|i| i.description != r.description) {
+        if !r.description.trim().is_empty()
+            && page_images.iter().all(|i| i.description != r.description)
+        {
             meta += 1;
         }
 
         let mut notes = String::new();
         let blog_title = plain_text(&r.blog_title);
         if !blog_title.is_empty() {
-            notes.push_str(&format!("### {}\n\n", html_escape::encode_text(&blog_title)));
+            notes.push_str(&format!(
+                "### {}\n\n",
+                html_escape::encode_text(&blog_title)
+            ));
         }
         if !r.blog_post.trim().is_empty() {
             notes.push_str(r.blog_post.trim());
@@ -608,9 +635,9 @@ fn read_book(
         ));
     }
     if pages.iter().any(|p| !p.tags.is_empty()) {
-        comic
-            .notes
-            .push(format!("“{name}”: tags were found (Grawlix never showed them) and imported"));
+        comic.notes.push(format!(
+            "“{name}”: tags were found (Grawlix never showed them) and imported"
+        ));
     }
 
     // Addresses of the book as a whole.
@@ -735,7 +762,12 @@ impl Chapters<'_> {
 
 /// `date_publish` (wall-clock in `zone`) as Unix seconds. A time the clocks
 /// skipped is read an hour later; a repeated one as its first occurrence.
-fn local_to_utc(stored: &str, zone: chrono_tz::Tz, notes: &mut Vec<String>, id: i64) -> Option<i64> {
+fn local_to_utc(
+    stored: &str,
+    zone: chrono_tz::Tz,
+    notes: &mut Vec<String>,
+    id: i64,
+) -> Option<i64> {
     let naive = chrono::NaiveDateTime::parse_from_str(stored.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
     match zone.from_local_datetime(&naive) {
         chrono::LocalResult::Single(t) => Some(t.timestamp()),
@@ -749,8 +781,7 @@ fn local_to_utc(stored: &str, zone: chrono_tz::Tz, notes: &mut Vec<String>, id: 
             notes.push(format!(
                 "page grawlix:{id}: {stored} never happened in {zone} (clocks went forward): read an hour later"
             ));
-            zone
-                .from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            zone.from_local_datetime(&(naive + chrono::Duration::hours(1)))
                 .earliest()
                 .map(|t| t.timestamp())
         }
@@ -760,16 +791,29 @@ fn local_to_utc(stored: &str, zone: chrono_tz::Tz, notes: &mut Vec<String>, id: 
 /// An image as the site served it: `<dir>/assets/images/comics/…` under
 /// `files`; an absolute URL is looked for by its path.
 fn find_image(files: Option<&Path>, dir: &str, image: &Image) -> ForeignImage {
-    let Some(url) = image.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+    let Some(url) = image
+        .url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    else {
         return ForeignImage::Missing {
-            name: format!("image reference {} (gone from the database)", image.reference),
+            name: format!(
+                "image reference {} (gone from the database)",
+                image.reference
+            ),
         };
     };
     let alt = decode_entities(&image.description);
-    let path = if url.starts_with("http://") || url.starts_with("https://") || url.starts_with("//") {
-        url::Url::parse(&if url.starts_with("//") { format!("http:{url}") } else { url.to_owned() })
-            .ok()
-            .map(|u| u.path().to_owned())
+    let path = if url.starts_with("http://") || url.starts_with("https://") || url.starts_with("//")
+    {
+        url::Url::parse(&if url.starts_with("//") {
+            format!("http:{url}")
+        } else {
+            url.to_owned()
+        })
+        .ok()
+        .map(|u| u.path().to_owned())
     } else {
         Some(url.to_owned())
     };
@@ -828,9 +872,17 @@ fn percent_decode(text: &str) -> String {
 /// `<p>image_reference` present (`grlx_` in every Grawlix).
 fn find_prefix(tables: &HashSet<String>, given: Option<&str>) -> anyhow::Result<String> {
     let complete = |p: &str| {
-        ["book_page", "book", "milieu", "image_reference", "image_match", "path", "marker"]
-            .iter()
-            .all(|t| tables.contains(&format!("{p}{t}")))
+        [
+            "book_page",
+            "book",
+            "milieu",
+            "image_reference",
+            "image_match",
+            "path",
+            "marker",
+        ]
+        .iter()
+        .all(|t| tables.contains(&format!("{p}{t}")))
     };
     if let Some(given) = given {
         let given = given.trim();
@@ -934,8 +986,25 @@ fn markdown_to_text(markdown: &str) -> String {
 /// as a browser does, one line per block or `<br>`.
 fn html_to_text(html: &str) -> String {
     const BLOCKS: &[&str] = &[
-        "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote",
-        "pre", "hr", "dd", "dt", "dl",
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "blockquote",
+        "pre",
+        "hr",
+        "dd",
+        "dt",
+        "dl",
     ];
     let mut lines: Vec<String> = vec![String::new()];
     let mut in_pre = 0usize;
@@ -986,11 +1055,17 @@ fn html_to_text(html: &str) -> String {
             continue;
         }
         if name == "pre" {
-            in_pre = if closing { in_pre.saturating_sub(1) } else { in_pre + 1 };
+            in_pre = if closing {
+                in_pre.saturating_sub(1)
+            } else {
+                in_pre + 1
+            };
         }
         if name == "br" {
             lines.push(String::new());
-        } else if BLOCKS.contains(&name.as_str()) && !lines.last().expect("one line").trim().is_empty() {
+        } else if BLOCKS.contains(&name.as_str())
+            && !lines.last().expect("one line").trim().is_empty()
+        {
             lines.push(String::new());
         }
     }
@@ -1016,11 +1091,20 @@ mod tests {
     fn dates_are_wall_clock_in_the_site_zone() {
         let berlin: chrono_tz::Tz = "Europe/Berlin".parse().expect("zone");
         let mut notes = Vec::new();
-        assert_eq!(local_to_utc("2021-01-04 10:00:00", berlin, &mut notes, 1), Some(1_609_750_800));
+        assert_eq!(
+            local_to_utc("2021-01-04 10:00:00", berlin, &mut notes, 1),
+            Some(1_609_750_800)
+        );
         // 02:30 on 2021-03-28 never happened in Berlin.
-        assert_eq!(local_to_utc("2021-03-28 02:30:00", berlin, &mut notes, 2), Some(1_616_895_000));
+        assert_eq!(
+            local_to_utc("2021-03-28 02:30:00", berlin, &mut notes, 2),
+            Some(1_616_895_000)
+        );
         assert_eq!(notes.len(), 1);
-        assert_eq!(local_to_utc("0000-00-00 00:00:00", berlin, &mut notes, 3), None);
+        assert_eq!(
+            local_to_utc("0000-00-00 00:00:00", berlin, &mut notes, 3),
+            None
+        );
     }
 
     #[test]
@@ -1077,7 +1161,10 @@ mod tests {
             };
             let mut cmd = std::process::Command::new(client);
             cmd.arg("--protocol=TCP")
-                .arg(format!("--host={}", scratch.server.host_str().unwrap_or("127.0.0.1")))
+                .arg(format!(
+                    "--host={}",
+                    scratch.server.host_str().unwrap_or("127.0.0.1")
+                ))
                 .arg(format!("--port={}", scratch.server.port().unwrap_or(3306)))
                 .arg(format!("--user={}", scratch.server.username()))
                 .arg("--default-character-set=utf8mb4")
@@ -1089,7 +1176,10 @@ mod tests {
             let output = cmd.output().expect("run the client");
             if !output.status.success() {
                 scratch.drop_it().await;
-                panic!("loading the dump failed: {}", String::from_utf8_lossy(&output.stderr));
+                panic!(
+                    "loading the dump failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
             }
             Some(scratch)
         }
@@ -1130,7 +1220,9 @@ mod tests {
         };
         let url = scratch.url();
         let outcome = tokio::spawn(async move {
-            let err = read(&url, None, None).await.expect_err("a ComicControl database");
+            let err = read(&url, None, None)
+                .await
+                .expect_err("a ComicControl database");
             assert!(err.to_string().contains("not a Grawlix database"), "{err}");
             assert!(err.to_string().contains("comiccontrol"), "{err}");
         })
@@ -1162,15 +1254,22 @@ mod tests {
     }
 
     async fn check_fixture(url: &str, dir: &Path) {
-        let expected: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"))
-                .expect("expected.json is JSON");
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+        )
+        .expect("expected.json is JSON");
         let now = chrono::DateTime::parse_from_rfc3339(s(&expected, "generated_at_utc"))
             .expect("generated_at_utc")
             .timestamp();
-        let comic = read_at(url, None, Some(dir), now).await.expect("the reader reads the fixture");
-        read_at(url, Some("grlx_"), Some(dir), now).await.expect("the prefix named");
-        read_at(url, Some("grlx"), Some(dir), now).await.expect("the prefix without its underscore");
+        let comic = read_at(url, None, Some(dir), now)
+            .await
+            .expect("the reader reads the fixture");
+        read_at(url, Some("grlx_"), Some(dir), now)
+            .await
+            .expect("the prefix named");
+        read_at(url, Some("grlx"), Some(dir), now)
+            .await
+            .expect("the prefix without its underscore");
         assert!(read_at(url, Some("wp_"), Some(dir), now).await.is_err());
 
         assert!(s(&expected, "system").starts_with(comic.system.split(' ').next().unwrap_or("")));
@@ -1178,10 +1277,22 @@ mod tests {
         let series = &comic.series[0];
         assert_eq!(series.slug, None);
 
-        let public: Vec<&Value> = expected["reading_order"].as_array().expect("reading_order").iter().collect();
-        let hidden: Vec<&Value> = expected["not_public"].as_array().expect("not_public").iter().collect();
+        let public: Vec<&Value> = expected["reading_order"]
+            .as_array()
+            .expect("reading_order")
+            .iter()
+            .collect();
+        let hidden: Vec<&Value> = expected["not_public"]
+            .as_array()
+            .expect("not_public")
+            .iter()
+            .collect();
         let id = |v: &Value| format!("grawlix:{}", v["id"].as_i64().expect("id"));
-        let by_id: HashMap<String, &ForeignPage> = series.pages.iter().map(|p| (p.source_id.clone(), p)).collect();
+        let by_id: HashMap<String, &ForeignPage> = series
+            .pages
+            .iter()
+            .map(|p| (p.source_id.clone(), p))
+            .collect();
 
         // Reading order: sort_order, the public pages first here.
         let order: Vec<String> = series.pages.iter().map(|p| p.source_id.clone()).collect();
@@ -1212,8 +1323,13 @@ mod tests {
             .iter()
             .map(|i| {
                 (
-                    url::Url::parse(s(i, "link")).expect("link").path().to_owned(),
-                    chrono::DateTime::parse_from_rfc2822(s(i, "pubDate")).expect("pubDate").timestamp(),
+                    url::Url::parse(s(i, "link"))
+                        .expect("link")
+                        .path()
+                        .to_owned(),
+                    chrono::DateTime::parse_from_rfc2822(s(i, "pubDate"))
+                        .expect("pubDate")
+                        .timestamp(),
                 )
             })
             .collect();
@@ -1224,7 +1340,11 @@ mod tests {
             let what = id(v);
             match v["shown"].as_object() {
                 Some(shown) => {
-                    assert_eq!(page.title, shown["title_shown"].as_str().expect("title"), "{what}");
+                    assert_eq!(
+                        page.title,
+                        shown["title_shown"].as_str().expect("title"),
+                        "{what}"
+                    );
                     assert_eq!(
                         page.transcript,
                         lines_of(shown["transcript_html"].as_str().unwrap_or("")),
@@ -1238,17 +1358,29 @@ mod tests {
             if let Some(post) = v["blog_post_db"].as_str() {
                 assert!(page.notes.contains(post), "{what}: {}", page.notes);
             } else {
-                assert!(v["blog_title_db"].is_string() || page.notes.is_empty(), "{what}");
+                assert!(
+                    v["blog_title_db"].is_string() || page.notes.is_empty(),
+                    "{what}"
+                );
             }
-            let chapter = page.chapter.as_ref().expect("every fixture page is in a chapter");
+            let chapter = page
+                .chapter
+                .as_ref()
+                .expect("every fixture page is in a chapter");
             match v["scene"].as_str() {
                 Some(scene) => {
                     assert_eq!(chapter.title, plain_text(scene), "{what}");
-                    assert_eq!(chapter.volume.as_deref(), Some(plain_text(s(v, "chapter")).as_str()), "{what}");
+                    assert_eq!(
+                        chapter.volume.as_deref(),
+                        Some(plain_text(s(v, "chapter")).as_str()),
+                        "{what}"
+                    );
                 }
                 None => {
                     assert_eq!(chapter.title, plain_text(s(v, "chapter")), "{what}");
-                    let volume = with_scenes.contains(s(v, "chapter")).then(|| plain_text(s(v, "chapter")));
+                    let volume = with_scenes
+                        .contains(s(v, "chapter"))
+                        .then(|| plain_text(s(v, "chapter")));
                     assert_eq!(chapter.volume, volume, "{what}");
                 }
             }
@@ -1271,7 +1403,11 @@ mod tests {
                 .collect();
             assert_eq!(page.images, images, "{what}");
             let first = &v["images_db"][0];
-            assert_eq!(page.hover_text, decode_entities(s(first, "description")), "{what}");
+            assert_eq!(
+                page.hover_text,
+                decode_entities(s(first, "description")),
+                "{what}"
+            );
             if let Some(shown) = v["shown"].as_object() {
                 // What the site showed is a prefix (a `"` cut it short).
                 let alt = shown["images"][0]["alt"].as_str().unwrap_or("");
@@ -1296,10 +1432,15 @@ mod tests {
         let slugs: HashSet<&str> = series.pages.iter().map(|p| p.slug.as_str()).collect();
         assert_eq!(slugs.len(), series.pages.len());
         assert!(series.pages.iter().all(|p| Slug::parse(&p.slug).is_ok()));
-        assert_eq!(series.title, plain_text(s(&expected["json"]["body"], "title")));
+        assert_eq!(
+            series.title,
+            plain_text(s(&expected["json"]["body"], "title"))
+        );
 
         // Every link a page showed leads to a page or to the newest page.
-        let has = |from: &str, to: RedirectTarget| comic.redirects.iter().any(|r| r.from == from && r.to == to);
+        let has = |from: &str, to: RedirectTarget| {
+            comic.redirects.iter().any(|r| r.from == from && r.to == to)
+        };
         for v in &public {
             let shown = &v["shown"];
             let links = shown["nav"]
@@ -1321,9 +1462,18 @@ mod tests {
                 assert!(all_urls.contains(&encoded(s(page, "href"))));
             }
         }
-        assert!(has(s(&expected["archive"], "url"), RedirectTarget::Archive { series: None }));
+        assert!(has(
+            s(&expected["archive"], "url"),
+            RedirectTarget::Archive { series: None }
+        ));
         for feed in [&expected["rss"], &expected["json"]] {
-            assert!(has(s(feed, "url"), RedirectTarget::Feed { series: None, chapter: None }));
+            assert!(has(
+                s(feed, "url"),
+                RedirectTarget::Feed {
+                    series: None,
+                    chapter: None
+                }
+            ));
         }
         assert!(has("/", RedirectTarget::Home));
         let comic_path = s(&expected["site"], "comic_path");
