@@ -31,7 +31,8 @@ pub enum Target {
 /// `/comic/Page-1` are one address; so are `/?post_type=comic&p=16` and
 /// `/?p=16&post_type=comic`.
 pub fn normalize(path: &str, query: &str) -> String {
-    let path = path.trim();
+    let path = canonical_escapes(path.trim());
+    let path = path.as_str();
     let trimmed = path.trim_end_matches('/');
     let mut out = if trimmed.is_empty() {
         "/".to_owned()
@@ -53,6 +54,34 @@ pub fn normalize(path: &str, query: &str) -> String {
         out.push_str(&encoded);
     }
     out
+}
+
+/// One spelling per path: escapes decoded, then every byte outside the
+/// unreserved set (and `/`) escaped again in upper-case hex, so
+/// `/caf%c3%a9`, `/caf%C3%A9` and a raw `/café` are one address.
+fn canonical_escapes(path: &str) -> String {
+    use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const PATH: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'!')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'\'')
+        .remove(b'(')
+        .remove(b')')
+        .remove(b'*')
+        .remove(b'+')
+        .remove(b',')
+        .remove(b';')
+        .remove(b'=')
+        .remove(b':')
+        .remove(b'@');
+    let bytes: Vec<u8> = percent_decode_str(path).collect();
+    percent_encode(&bytes, PATH).to_string()
 }
 
 /// Splits `"/comic/x/?a=1"` into path and query, then normalizes.
@@ -146,5 +175,8 @@ mod tests {
         assert_eq!(normalize_url("/chapter/one/?utm_medium=y#top"), "/chapter/one");
         assert_eq!(normalize_url("/?comic=caf%C3%A9"), "/?comic=caf%C3%A9");
         assert_eq!(normalize_url("/index.html?pg=3"), "/index.html?pg=3");
+        assert_eq!(normalize("/caf%c3%a9/", ""), "/caf%C3%A9");
+        assert_eq!(normalize("/café", ""), "/caf%C3%A9");
+        assert_eq!(normalize("/tagged/chapter%20start/", ""), "/tagged/chapter%20start");
     }
 }

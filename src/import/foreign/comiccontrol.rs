@@ -357,7 +357,7 @@ async fn read_from(
                 "first"
             },
             plain_text(
-                &comics
+                comics
                     .iter()
                     .find(|m| m.id == primary)
                     .map(|m| m.title.as_str())
@@ -853,7 +853,7 @@ fn find_image(files: Option<&Path>, highres: &str, imgname: &str) -> ForeignImag
         let candidates = [("comicshighres", highres), ("comics", imgname)];
         for (folder, name) in candidates {
             let name = name.trim();
-            if name.is_empty() || name.contains("..") {
+            if name.is_empty() || name.split(['/', '\\']).any(|part| part == "..") {
                 continue;
             }
             let path = dir.join(folder).join(name);
@@ -1019,7 +1019,7 @@ fn root_path(root: &str, relativepath: &str) -> String {
 fn encode_path(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
-        if b < 0x21 || b >= 0x7f || b"\"#<>?`{}".contains(&b) {
+        if !(0x21..0x7f).contains(&b) || b"\"#<>?`{}".contains(&b) {
             out.push_str(&format!("%{b:02X}"));
         } else {
             out.push(b as char);
@@ -1197,10 +1197,9 @@ fn html_to_text(html: &str) -> String {
                 in_pre + 1
             };
         }
-        if name == "br" {
-            lines.push(String::new());
-        } else if BLOCKS.contains(&name.as_str())
-            && !lines.last().expect("one line").trim().is_empty()
+        if name == "br"
+            || (BLOCKS.contains(&name.as_str())
+                && !lines.last().expect("one line").trim().is_empty())
         {
             lines.push(String::new());
         }
@@ -1304,36 +1303,27 @@ mod tests {
                 .stdin(std::fs::File::open(dump).expect("the dump"));
             if let Some(password) = scratch.server.password() {
                 // The URL's password, percent-decoded (`+` stays a plus).
-                let password = url::Url::parse(&format!("http://x/{password}"))
-                    .ok()
-                    .and_then(|u| {
-                        u.path_segments()
-                            .and_then(|mut p| p.next().map(str::to_owned))
-                    })
-                    .map(|p| {
-                        let bytes: Vec<u8> = p.bytes().collect();
-                        let mut out = Vec::new();
-                        let mut i = 0;
-                        while i < bytes.len() {
-                            let hex = |b: u8| (b as char).to_digit(16);
-                            match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-                                (b'%', Some(&h), Some(&l))
-                                    if hex(h).is_some() && hex(l).is_some() =>
-                                {
-                                    out.push(
-                                        (hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8,
-                                    );
-                                    i += 3;
-                                }
-                                (b, _, _) => {
-                                    out.push(b);
-                                    i += 1;
-                                }
-                            }
+                let bytes = password.as_bytes();
+                let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+                let mut out = Vec::with_capacity(bytes.len());
+                let mut i = 0;
+                while i < bytes.len() {
+                    let pair = (
+                        bytes.get(i + 1).and_then(|b| hex(*b)),
+                        bytes.get(i + 2).and_then(|b| hex(*b)),
+                    );
+                    match (bytes[i], pair) {
+                        (b'%', (Some(h), Some(l))) => {
+                            out.push(h * 16 + l);
+                            i += 3;
                         }
-                        String::from_utf8_lossy(&out).into_owned()
-                    })
-                    .unwrap_or_default();
+                        (b, _) => {
+                            out.push(b);
+                            i += 1;
+                        }
+                    }
+                }
+                let password = String::from_utf8_lossy(&out).into_owned();
                 cmd.env("MYSQL_PWD", password);
             }
             let output = cmd.output().expect("run the client");

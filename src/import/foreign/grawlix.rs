@@ -962,7 +962,7 @@ fn unique(base: &str, taken: &HashSet<String>) -> String {
 fn encode_path(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
-        if b < 0x21 || b >= 0x7f || b"\"#<>?`{}".contains(&b) {
+        if !(0x21..0x7f).contains(&b) || b"\"#<>?`{}".contains(&b) {
             out.push_str(&format!("%{b:02X}"));
         } else {
             out.push(b as char);
@@ -1061,10 +1061,9 @@ fn html_to_text(html: &str) -> String {
                 in_pre + 1
             };
         }
-        if name == "br" {
-            lines.push(String::new());
-        } else if BLOCKS.contains(&name.as_str())
-            && !lines.last().expect("one line").trim().is_empty()
+        if name == "br"
+            || (BLOCKS.contains(&name.as_str())
+                && !lines.last().expect("one line").trim().is_empty())
         {
             lines.push(String::new());
         }

@@ -190,17 +190,34 @@ pub fn decode_entities(text: &str) -> String {
 }
 
 /// Plain text of a title that may hold tags and entities: tags removed,
-/// entities decoded once.
+/// entities decoded once. A `<` that does not open a tag (`x < y`) stays.
 pub fn plain_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut in_tag = false;
-    for c in html.chars() {
+    let mut chars = html.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '<' => in_tag = true,
+            '<' if !in_tag
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                in_tag = true
+            }
             '>' if in_tag => in_tag = false,
             c if !in_tag => out.push(c),
             _ => {}
         }
     }
     decode_entities(&out).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plain_text_drops_tags_but_keeps_a_lone_angle_bracket() {
+        assert_eq!(super::plain_text("Tom's <em>bold</em> move"), "Tom's bold move");
+        assert_eq!(super::plain_text("x < y &amp; z"), "x < y & z");
+        assert_eq!(super::plain_text("Caf&eacute; &lt;3"), "Café <3");
+    }
 }
