@@ -4,6 +4,8 @@
 
 use sqlx::AnyConnection;
 
+use crate::visible;
+
 use crate::db::Db;
 
 /// A redirect as the admin lists it.
@@ -142,23 +144,28 @@ pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
 }
 
 /// Every redirect with its target resolved (a page's current slug), in one
-/// query, for the reader's in-memory table.
+/// query, for the reader's in-memory table. A redirect to a page readers
+/// cannot see yet (a draft, a scheduled page) is left out: its old address
+/// answers 404 like the page, rather than telling its slug.
 pub async fn targets(db: &Db) -> Result<Vec<(String, Target)>, sqlx::Error> {
-    type Row = (String, Option<i64>, Option<String>, String);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT r.from_path, p.series_id, p.slug, r.to_path FROM redirects r \
-         LEFT JOIN pages p ON p.id = r.page_id",
-    )
+    type Row = (String, Option<i64>, Option<i64>, Option<String>, String);
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT r.from_path, r.page_id, p.series_id, p.slug, r.to_path FROM redirects r \
+         LEFT JOIN pages p ON p.id = r.page_id AND {}",
+        visible!("p")
+    ))
+    .bind(crate::db::now())
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(from, series, slug, to)| {
-            let target = match (series, slug) {
-                (Some(series_id), Some(slug)) => Target::Page { series_id, slug },
-                _ => Target::Path(to),
+        .filter_map(|(from, page_id, series, slug, to)| {
+            let target = match (page_id, series, slug) {
+                (Some(_), Some(series_id), Some(slug)) => Target::Page { series_id, slug },
+                (Some(_), _, _) => return None,
+                (None, _, _) => Target::Path(to),
             };
-            (from, target)
+            Some((from, target))
         })
         .collect())
 }

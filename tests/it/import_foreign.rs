@@ -238,7 +238,18 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
             row.live_at
         );
         assert_eq!(app.get(&format!("/comic/{slug}")).await.status(), 404, "{slug}");
+        // Its old address does not tell the slug of a page readers cannot
+        // see (`/?p=ID` shows the home page, as for any unknown id).
+        let (status, to) = redirect_of(&app, &path_of(comic["shortlink"].as_str().expect("shortlink"))).await;
+        assert_ne!(status, 301, "{slug} → {to}");
+        assert!(!to.contains(slug), "{slug} → {to}");
     }
+    // The series is named as on the old site, not "My Comic".
+    let (title,): (DbText,) = sqlx::query_as("SELECT title FROM series ORDER BY position LIMIT 1")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("series");
+    assert_ne!(title.0, "My Comic");
     // Chapter archives and feeds of the old site lead to ours.
     for chapter in want["chapters_in_plugin_order"].as_array().expect("chapters") {
         let count = chapter["count"].as_i64().unwrap_or(0);

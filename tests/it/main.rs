@@ -18,6 +18,7 @@ mod feeds;
 mod health;
 mod import;
 mod import_foreign;
+mod import_foreign_more;
 mod media;
 mod navigation;
 mod newsletter;

@@ -307,15 +307,29 @@ pub async fn apply(
             };
             let written = write::write_planned(db, &target, pages, &order).await?;
             report.chapters += written.chapters_created;
-            if let (Some(id), Some(slug)) = (written.series, &series.slug) {
-                // A series made by the import gets the source's title.
-                sqlx::query("UPDATE series SET title = ?, description = ? WHERE id = ? AND slug = ?")
-                    .bind(&series.title)
+            if let Some(id) = written.series {
+                // A series the import made gets the source's title: one
+                // with a slug of the source's, or the primary series still
+                // named by default ("My Comic"). A series the author named
+                // keeps its name.
+                let title = match &series.slug {
+                    None if series.title.trim().is_empty() => comic.site_title.clone(),
+                    _ => Some(series.title.clone()),
+                };
+                if let Some(title) = title.filter(|t| !t.trim().is_empty()) {
+                    sqlx::query(
+                        "UPDATE series SET title = ?, description = ? WHERE id = ? \
+                         AND (slug = ? OR (? AND title = ?))",
+                    )
+                    .bind(&title)
                     .bind(&series.description)
                     .bind(id)
-                    .bind(slug)
+                    .bind(series.slug.as_deref().unwrap_or(""))
+                    .bind(series.slug.is_none())
+                    .bind(crate::comics::series::DEFAULT_TITLE)
                     .execute(db)
                     .await?;
+                }
             }
         }
     }
