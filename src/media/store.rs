@@ -274,6 +274,47 @@ impl MediaStore {
         }
     }
 
+    /// Removes every file of `hash` (an import that failed after writing
+    /// them: no row names them). Returns how many were removed.
+    pub async fn delete_hash(&self, hash: &str) -> anyhow::Result<usize> {
+        let Some(prefix) = hash.get(..2) else {
+            return Ok(0);
+        };
+        let names: Vec<String> = match &*self.inner {
+            Backend::Local(dir) => std::fs::read_dir(dir.join(prefix))
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| n.starts_with(hash))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Backend::Object { store, .. } => {
+                let mut names = Vec::new();
+                let mut listed = store.list(Some(&ObjectPath::from(prefix)));
+                while let Some(meta) = listed.next().await {
+                    if let Some(name) = meta?.location.filename().filter(|f| f.starts_with(hash)) {
+                        names.push(name.to_owned());
+                    }
+                }
+                names
+            }
+        };
+        for name in &names {
+            let rel = format!("{prefix}/{name}");
+            match &*self.inner {
+                Backend::Local(dir) => std::fs::remove_file(dir.join(&rel))
+                    .with_context(|| format!("cannot remove media file {rel}"))?,
+                Backend::Object { store, label, .. } => store
+                    .delete(&ObjectPath::from(rel.as_str()))
+                    .await
+                    .with_context(|| format!("cannot remove {rel} from {label}"))?,
+            }
+        }
+        Ok(names.len())
+    }
+
     /// One file's bytes, or None when it is not stored.
     pub async fn get(&self, rel: &str) -> anyhow::Result<Option<Bytes>> {
         match &*self.inner {

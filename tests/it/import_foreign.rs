@@ -468,3 +468,55 @@ async fn a_comiccontrol_site_moves_in_from_its_database() {
 async fn a_grawlix_site_moves_in_from_its_database() {
     moves_in_from_a_database("grawlix", "grawlix").await;
 }
+
+/// An import whose write fails (here the database refuses new pages)
+/// leaves no page, no media row and no media file behind.
+#[tokio::test]
+async fn a_failed_import_leaves_no_media_behind() {
+    let app = spawn_app().await;
+    let refuse = match crate::common::test_backend() {
+        halftone::config::Backend::Sqlite => {
+            "CREATE TRIGGER refuse_pages BEFORE INSERT ON pages BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        }
+        halftone::config::Backend::MySql => {
+            "CREATE TRIGGER refuse_pages BEFORE INSERT ON pages FOR EACH ROW \
+             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'"
+        }
+    };
+    sqlx::query(refuse).execute(app.db.pool()).await.expect("trigger");
+    let dir = fixture("wordpress/comic-easel");
+    let output = halftone_command(&app)
+        .args(["import", "--from", "wordpress"])
+        .arg(dir.join("export.xml"))
+        .arg("--uploads")
+        .arg(dir.join("uploads"))
+        .output()
+        .expect("import");
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "the import fails");
+    assert!(text.contains("refused by the test"), "{text}");
+    assert!(pages(&app).await.is_empty());
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM media")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(rows, 0);
+    let media = app.data_dir.path().join("media");
+    let files = walk_files(&media);
+    assert!(files.is_empty(), "left behind: {files:?}");
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk_files(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}

@@ -202,6 +202,9 @@ pub async fn apply(
         None => HashSet::new(),
     };
     let known = std::sync::Arc::new(known);
+    // Images this run stored that the site did not have: removed again if
+    // the import fails before a row names them.
+    let mut new_hashes: Vec<String> = Vec::new();
     // Old addresses of pages, by (series slug, page slug), for after the write.
     let mut page_urls: Vec<(Option<String>, String, Vec<String>)> = Vec::new();
     for series in comic.series {
@@ -290,6 +293,12 @@ pub async fn apply(
                 Ok(p) => {
                     report.images += p.images.len() - p.reused;
                     report.images_reused += p.reused;
+                    new_hashes.extend(
+                        p.images
+                            .iter()
+                            .map(|i| i.processed.hash.clone())
+                            .filter(|h| !known.contains(h)),
+                    );
                     pages.push(ready(p));
                 }
                 Err(failed) => {
@@ -305,7 +314,13 @@ pub async fn apply(
                 publish: true,
                 backfill: true,
             };
-            let written = write::write_planned(db, &target, pages, &order).await?;
+            let written = match write::write_planned(db, &target, pages, &order).await {
+                Ok(written) => written,
+                Err(e) => {
+                    clean_up(db, &store, &new_hashes).await;
+                    return Err(e);
+                }
+            };
             report.chapters += written.chapters_created;
             if let Some(id) = written.series {
                 // A series the import made gets the source's title: one
@@ -343,6 +358,26 @@ pub async fn apply(
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Removes the files of images this run stored that no row names (the
+/// write failed). Content-addressed, so a later run would reuse them; they
+/// are removed all the same so a failed import leaves nothing behind.
+async fn clean_up(db: &Db, store: &media::store::MediaStore, hashes: &[String]) {
+    let mut removed = 0;
+    for hash in hashes {
+        let named: Result<i64, sqlx::Error> = sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE hash = ?")
+            .bind(hash)
+            .fetch_one(db)
+            .await;
+        if named.is_ok_and(|n| n == 0) {
+            match store.delete_hash(hash).await {
+                Ok(n) => removed += n,
+                Err(e) => tracing::warn!(%hash, error = %format!("{e:#}"), "cannot remove an image of the failed import"),
+            }
+        }
+    }
+    tracing::info!(removed, "failed import: its new media files removed");
 }
 
 /// Static pages, then every old address, in one transaction.
