@@ -80,13 +80,15 @@ impl Stallable {
         let script = format!(
             "import fcntl, sys, time\n\
              f = open({:?}, 'r+')\n\
-             for _ in range(500):\n\
+             state = 'busy'\n\
+             for _ in range(3000):\n\
              \x20   try:\n\
              \x20       fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, 120)\n\
+             \x20       state = 'locked'\n\
              \x20       break\n\
              \x20   except OSError:\n\
              \x20       time.sleep(0.01)\n\
-             print('locked', flush=True)\n\
+             print(state, flush=True)\n\
              time.sleep(600)\n",
             shm.display().to_string()
         );
