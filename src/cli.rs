@@ -199,7 +199,12 @@ pub enum UserCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(&cli.config)?;
+    let mut config = Config::load(&cli.config)?;
+    // A batch command beside a serving site waits for the site's brief
+    // writes (heartbeats, leases) rather than failing on a busy database.
+    if !matches!(cli.command, None | Some(Command::Serve { .. })) {
+        config.database.sqlite_busy_timeout_ms = config.database.sqlite_busy_timeout_ms.max(60_000);
+    }
     crate::telemetry::init(config.log_format, &config.log);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => {

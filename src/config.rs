@@ -175,6 +175,10 @@ pub struct DatabaseConfig {
     pub acquire_timeout_ms: u64,
     /// Apply pending migrations when the server starts.
     pub migrate_on_start: bool,
+    /// SQLite: how long a statement waits for another connection's (or
+    /// process's) write lock before giving up. Commands run beside a serving
+    /// site (`import`, `backup`, `restore`…) wait at least 60 s.
+    pub sqlite_busy_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -425,6 +429,7 @@ impl Default for DatabaseConfig {
             max_connections: 16,
             acquire_timeout_ms: 3000,
             migrate_on_start: true,
+            sqlite_busy_timeout_ms: 5000,
         }
     }
 }

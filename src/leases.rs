@@ -9,39 +9,37 @@ fn now_ms() -> i64 {
 }
 
 /// Takes (or renews) `name` for `owner` for `ttl_ms`. True when held.
+///
+/// Two single statements, no transaction: the conditional UPDATE decides
+/// between nodes, and no lock is held across an await (a node frozen
+/// between statements cannot keep SQLite's write lock from the others).
 pub async fn acquire(db: &Db, name: &str, owner: &str, ttl_ms: i64) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    let mut tx = db.begin_write().await?;
-    let held: Option<(String, i64)> = sqlx::query_as(&format!(
-        "SELECT owner, until_ms FROM leases WHERE name = ?{}",
-        crate::db::dialect::for_update(db.backend())
-    ))
+    let taken = sqlx::query(
+        "UPDATE leases SET owner = ?, until_ms = ? WHERE name = ? AND (owner = ? OR until_ms < ?)",
+    )
+    .bind(owner)
+    .bind(now + ttl_ms)
     .bind(name)
-    .fetch_optional(&mut *tx)
+    .bind(owner)
+    .bind(now)
+    .execute(db)
     .await?;
-    let ours = match held {
-        None => {
-            sqlx::query("INSERT INTO leases (name, owner, until_ms) VALUES (?, ?, ?)")
-                .bind(name)
-                .bind(owner)
-                .bind(now + ttl_ms)
-                .execute(&mut *tx)
-                .await?;
-            true
-        }
-        Some((holder, until)) if holder == owner || until < now => {
-            sqlx::query("UPDATE leases SET owner = ?, until_ms = ? WHERE name = ?")
-                .bind(owner)
-                .bind(now + ttl_ms)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            true
-        }
-        Some(_) => false,
-    };
-    tx.commit().await?;
-    Ok(ours)
+    if taken.rows_affected() > 0 {
+        return Ok(true);
+    }
+    match sqlx::query("INSERT INTO leases (name, owner, until_ms) VALUES (?, ?, ?)")
+        .bind(name)
+        .bind(owner)
+        .bind(now + ttl_ms)
+        .execute(db)
+        .await
+    {
+        Ok(_) => Ok(true),
+        // The row exists and another live node holds it.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Gives the lease up (only if still ours), so another node need not wait.

@@ -11,7 +11,7 @@ pub fn session_setup(backend: Backend) -> &'static [&'static str] {
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
-            "PRAGMA busy_timeout = 5000",
+            // busy_timeout: set by `Db::connect` from the settings.
         ],
         // Timestamps are integers, but keep the session in UTC so nothing
         // server-side ever shifts a value by the host's zone. wait_timeout:

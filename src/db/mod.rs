@@ -50,6 +50,7 @@ impl Db {
         }
         let options = AnyConnectOptions::from_str(&url)
             .context("database_url is not a valid database URL")?;
+        let busy_ms = config.database.sqlite_busy_timeout_ms;
         let pool = AnyPoolOptions::new()
             // A SQLite connection is a file handle that cannot go stale;
             // pinging it before every query only costs a worker round trip.
@@ -63,6 +64,12 @@ impl Db {
                 Box::pin(async move {
                     for statement in dialect::session_setup(backend) {
                         conn.execute(*statement).await?;
+                    }
+                    if backend == Backend::Sqlite {
+                        // How long a statement waits for another process's
+                        // write lock (a command beside the running site).
+                        conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+                            .await?;
                     }
                     Ok(())
                 })
