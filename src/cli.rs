@@ -233,13 +233,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             undated,
         } if from != crate::import::foreign::System::Folder => {
             let _ = (series, draft, undated);
-            let comic = crate::import::foreign::read(
-                from,
-                &dir,
-                uploads.as_deref(),
-                prefix.as_deref(),
-            )
-            .await?;
+            let comic =
+                crate::import::foreign::read(from, &dir, uploads.as_deref(), prefix.as_deref())
+                    .await?;
             let db = if dry_run {
                 Db::connect_existing(&config).await?
             } else {

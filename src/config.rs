@@ -530,9 +530,8 @@ fn secret_files() -> Result<Vec<(String, String)>, ConfigError> {
         if key.starts_with("analytics_") || key.starts_with("test_") || key.is_empty() {
             continue;
         }
-        let value = std::fs::read_to_string(path).map_err(|e| {
-            invalid("*_FILE", format!("{name}: cannot read {path}: {e}"))
-        })?;
+        let value = std::fs::read_to_string(path)
+            .map_err(|e| invalid("*_FILE", format!("{name}: cannot read {path}: {e}")))?;
         let value = value.strip_suffix('\n').unwrap_or(&value);
         let value = value.strip_suffix('\r').unwrap_or(value);
         out.push((key, value.to_owned()));
@@ -587,10 +586,16 @@ impl Config {
             ));
         }
         if c.node_timeout_secs <= c.heartbeat_secs {
-            return Err(invalid("cluster.node_timeout_secs", "must be longer than heartbeat_secs"));
+            return Err(invalid(
+                "cluster.node_timeout_secs",
+                "must be longer than heartbeat_secs",
+            ));
         }
         if self.media.store.kind == MediaStoreKind::S3 && self.media.store.bucket.is_none() {
-            return Err(invalid("media.store.bucket", "is required with kind = \"s3\""));
+            return Err(invalid(
+                "media.store.bucket",
+                "is required with kind = \"s3\"",
+            ));
         }
         self.proxies()?;
         self.metrics_allowed()?;

@@ -43,7 +43,12 @@ pub fn init(format: LogFormat, files: &crate::config::LogConfig) {
 /// For tests: output goes through the test harness (shown only for failing
 /// tests) and defaults to warnings.
 pub fn init_for_tests() {
-    install(LogFormat::Pretty, "warn", true, &crate::config::LogConfig::default());
+    install(
+        LogFormat::Pretty,
+        "warn",
+        true,
+        &crate::config::LogConfig::default(),
+    );
 }
 
 fn install(
@@ -89,7 +94,10 @@ fn install(
                             .with_current_span(true)
                             .with_span_list(false)
                             .with_writer(writer)
-                            .with_filter(EnvFilter::try_new(&filter_text).unwrap_or_else(|_| EnvFilter::new("info"))),
+                            .with_filter(
+                                EnvFilter::try_new(&filter_text)
+                                    .unwrap_or_else(|_| EnvFilter::new("info")),
+                            ),
                     )
                 }
                 Err(e) => {
@@ -101,7 +109,10 @@ fn install(
         let _ = tracing_subscriber::registry()
             .with(fmt.with_filter(filter))
             .with(file)
-            .with(crate::cluster::errors::Recorder.with_filter(tracing::level_filters::LevelFilter::ERROR))
+            .with(
+                crate::cluster::errors::Recorder
+                    .with_filter(tracing::level_filters::LevelFilter::ERROR),
+            )
             .try_init();
     });
 }

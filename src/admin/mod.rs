@@ -8,8 +8,6 @@
 
 pub mod accounts;
 pub mod backups;
-pub mod redirects;
-pub mod system;
 pub mod chapters;
 pub mod characters;
 pub mod dashboard;
@@ -20,8 +18,10 @@ pub mod login;
 pub mod newsletter;
 pub mod pages;
 pub mod queue;
+pub mod redirects;
 pub mod series;
 pub mod static_pages;
+pub mod system;
 pub mod upload;
 pub mod view;
 pub mod ws;
@@ -207,7 +207,11 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
         (Method::GET, "/system", get().to(system::show)),
         (Method::GET, "/redirects", get().to(redirects::list)),
         (Method::POST, "/redirects", post().to(redirects::add)),
-        (Method::POST, "/redirects/{id}/delete", post().to(redirects::delete)),
+        (
+            Method::POST,
+            "/redirects/{id}/delete",
+            post().to(redirects::delete),
+        ),
         (Method::POST, "/backups", post().to(backups::start)),
         (Method::GET, "/settings", get().to(accounts::site_settings)),
         (

@@ -23,7 +23,12 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let chrome = AdminChrome::new(&state, &session, &req, "redirects").await?;
     let rows = redirects::all(&state.db).await?;
-    view::render(&state, &req, "admin/redirects.html", &RedirectsTemplate { chrome, rows })
+    view::render(
+        &state,
+        &req,
+        "admin/redirects.html",
+        &RedirectsTemplate { chrome, rows },
+    )
 }
 
 #[derive(Deserialize)]
@@ -47,16 +52,25 @@ pub async fn add(
         ));
     }
     if from.starts_with("/admin") || from.starts_with("/static/") || from.starts_with("/media/") {
-        return Ok(view::fail("/admin/redirects", "That address belongs to Halftone itself."));
+        return Ok(view::fail(
+            "/admin/redirects",
+            "That address belongs to Halftone itself.",
+        ));
     }
     let mut tx = state.db.begin_write().await?;
     let added = redirects::upsert(&mut tx, from, None, to, "admin").await?;
     tx.commit().await?;
     if !added {
-        return Ok(view::fail("/admin/redirects", "An address cannot lead to itself."));
+        return Ok(view::fail(
+            "/admin/redirects",
+            "An address cannot lead to itself.",
+        ));
     }
     state.content_changed().await;
-    Ok(view::ok("/admin/redirects", &format!("{from} now leads to {to}.")))
+    Ok(view::ok(
+        "/admin/redirects",
+        &format!("{from} now leads to {to}."),
+    ))
 }
 
 pub async fn delete(

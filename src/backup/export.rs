@@ -283,7 +283,10 @@ fn largest(
     };
     if image.fallback_ext == "png" {
         let png = variants::fallback_name(&image.hash, widest, &image.fallback_ext);
-        if let Some(bytes) = media.store.get_blocking(&media.runtime, &format!("{dir}/{png}"))? {
+        if let Some(bytes) = media
+            .store
+            .get_blocking(&media.runtime, &format!("{dir}/{png}"))?
+        {
             return Ok(Some((bytes, "png")));
         }
     }

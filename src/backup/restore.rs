@@ -306,9 +306,14 @@ async fn restore_media(
                 }
                 // A file already there is kept only if it is byte for byte
                 // the archive's (a damaged copy is replaced).
-                if store.get_blocking(&runtime, rel).ok().flatten().is_some_and(|old| {
-                    old.len() == bytes.len() && Sha256::digest(&old) == Sha256::digest(&bytes)
-                }) {
+                if store
+                    .get_blocking(&runtime, rel)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|old| {
+                        old.len() == bytes.len() && Sha256::digest(&old) == Sha256::digest(&bytes)
+                    })
+                {
                     present += 1;
                     return Ok(());
                 }

@@ -27,12 +27,11 @@ pub struct AnalyticsHealth {
 
 /// The analytics service's health, when one is configured.
 pub async fn analytics_health(services: &Services) -> Option<AnalyticsHealth> {
-    let base = services
+    let base = services.config.analytics.internal_url.as_ref().or(services
         .config
         .analytics
-        .internal_url
-        .as_ref()
-        .or(services.config.analytics.url.as_ref())?;
+        .url
+        .as_ref())?;
     let url = format!("{}/readyz", base.as_str().trim_end_matches('/'));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
@@ -51,16 +50,22 @@ pub async fn analytics_health(services: &Services) -> Option<AnalyticsHealth> {
 }
 
 /// Claims `cause` for a mail now: true unless one was sent within `every`.
-pub async fn claim(db: &Db, cause: &str, every_secs: u64, detail: &str) -> Result<bool, sqlx::Error> {
+pub async fn claim(
+    db: &Db,
+    cause: &str,
+    every_secs: u64,
+    detail: &str,
+) -> Result<bool, sqlx::Error> {
     let now = crate::db::now();
     let detail: String = detail.chars().take(1000).collect();
-    let updated = sqlx::query("UPDATE alerts SET sent_at = ?, detail = ? WHERE cause = ? AND sent_at <= ?")
-        .bind(now)
-        .bind(&detail)
-        .bind(cause)
-        .bind(now - every_secs as i64)
-        .execute(db)
-        .await?;
+    let updated =
+        sqlx::query("UPDATE alerts SET sent_at = ?, detail = ? WHERE cause = ? AND sent_at <= ?")
+            .bind(now)
+            .bind(&detail)
+            .bind(cause)
+            .bind(now - every_secs as i64)
+            .execute(db)
+            .await?;
     if updated.rows_affected() > 0 {
         return Ok(true);
     }
@@ -124,7 +129,10 @@ async fn anyone_to_tell(services: &Services) -> bool {
 /// owner yet) it is only logged, and the claim is left for when there is.
 async fn raise(services: &Services, cause: &str, subject: &str, text: &str) {
     if !anyone_to_tell(services).await {
-        tracing::debug!(cause, "alert not mailed (no mail transport or no owner): {subject}");
+        tracing::debug!(
+            cause,
+            "alert not mailed (no mail transport or no owner): {subject}"
+        );
         return;
     }
     let every = services.config.cluster.alert_every_secs;
@@ -160,21 +168,24 @@ pub async fn database_unreachable(services: &Services, error: &sqlx::Error) {
     static LAST: Mutex<Option<std::time::Instant>> = Mutex::new(None);
     tracing::error!(error = %error, "watchdog: the database is unreachable");
     let every = Duration::from_secs(services.config.cluster.alert_every_secs);
-    let due = LAST.lock().map(|mut last| {
-        let due = last.is_none_or(|t| t.elapsed() >= every);
-        if due {
-            *last = Some(std::time::Instant::now());
-        }
-        due
-    })
-    .unwrap_or(false);
+    let due = LAST
+        .lock()
+        .map(|mut last| {
+            let due = last.is_none_or(|t| t.elapsed() >= every);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        })
+        .unwrap_or(false);
     if due {
         let text = format!(
             "Node {} cannot reach the database: {error}.\nReaders are served from the page cache \
              while it lasts; the admin is unavailable.",
             services.node.id
         );
-        if let Err(e) = mail_owners(services, "Halftone: the database is unreachable", &text).await {
+        if let Err(e) = mail_owners(services, "Halftone: the database is unreachable", &text).await
+        {
             tracing::error!(error = %format!("{e:#}"), "cannot mail the database alert");
         }
     }
@@ -241,7 +252,10 @@ pub async fn check_all(services: &Services) {
                                 "The newest good backup was made {}; backups are scheduled daily.",
                                 crate::time::local_time(t, "UTC")
                             ),
-                            None => "There is no good backup yet, though backups are scheduled daily.".to_owned(),
+                            None => {
+                                "There is no good backup yet, though backups are scheduled daily."
+                                    .to_owned()
+                            }
                         },
                     )
                     .await;
@@ -253,14 +267,16 @@ pub async fn check_all(services: &Services) {
     // Analytics: hits waiting on the service's disk, more at every check.
     if let Some(health) = analytics_health(services).await {
         static LAGS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
-        let growing = LAGS.lock().map(|mut lags| {
-            lags.push(health.lag);
-            if lags.len() > 3 {
-                lags.remove(0);
-            }
-            lags.len() == 3 && lags.windows(2).all(|w| w[1] > w[0]) && health.lag > 1000
-        })
-        .unwrap_or(false);
+        let growing = LAGS
+            .lock()
+            .map(|mut lags| {
+                lags.push(health.lag);
+                if lags.len() > 3 {
+                    lags.remove(0);
+                }
+                lags.len() == 3 && lags.windows(2).all(|w| w[1] > w[0]) && health.lag > 1000
+            })
+            .unwrap_or(false);
         if !health.reachable {
             raise(
                 services,
@@ -288,14 +304,16 @@ pub async fn check_all(services: &Services) {
     // own once-a-day rule).
     static BUFFER_CHECKED: Mutex<Option<std::time::Instant>> = Mutex::new(None);
     let every = Duration::from_secs(services.config.admin.buffer_check_secs);
-    let due = BUFFER_CHECKED.lock().map(|mut last| {
-        let due = last.is_none_or(|t| t.elapsed() >= every);
-        if due {
-            *last = Some(std::time::Instant::now());
-        }
-        due
-    })
-    .unwrap_or(true);
+    let due = BUFFER_CHECKED
+        .lock()
+        .map(|mut last| {
+            let due = last.is_none_or(|t| t.elapsed() >= every);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        })
+        .unwrap_or(true);
     if due {
         if let Err(e) = crate::queue::notify::check(services).await {
             tracing::warn!(error = %format!("{e:#}"), "buffer check failed");

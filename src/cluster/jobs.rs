@@ -105,14 +105,16 @@ pub async fn list(db: &Db) -> Result<Vec<JobRow>, sqlx::Error> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(name, node, state, done, total, detail, updated_at)| JobRow {
-            name,
-            node,
-            state,
-            done,
-            total,
-            detail,
-            updated_at,
-        })
+        .map(
+            |(name, node, state, done, total, detail, updated_at)| JobRow {
+                name,
+                node,
+                state,
+                done,
+                total,
+                detail,
+                updated_at,
+            },
+        )
         .collect())
 }

@@ -32,7 +32,11 @@ impl NodeId {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "node".to_owned());
         let address = format!("{host}:{port}");
-        let name = config.cluster.node_name.clone().unwrap_or_else(|| address.clone());
+        let name = config
+            .cluster
+            .node_name
+            .clone()
+            .unwrap_or_else(|| address.clone());
         let tail = &crate::tokens::random_token()[..6];
         Self {
             id: format!("{name}~{tail}"),
@@ -99,25 +103,27 @@ pub async fn list(db: &Db, timeout_secs: u64) -> Result<Vec<NodeRow>, sqlx::Erro
     .await?;
     let mut nodes: Vec<NodeRow> = rows
         .into_iter()
-        .map(|(id, version, address, started_at, seen_at, stopped_at, stats)| {
-            let state = if stopped_at.is_some() {
-                "stopped"
-            } else if now - seen_at > timeout_secs as i64 {
-                "gone"
-            } else {
-                "up"
-            };
-            NodeRow {
-                id,
-                version,
-                address,
-                started_at,
-                seen_at,
-                stopped_at,
-                stats: serde_json::from_str(&stats).unwrap_or_default(),
-                state,
-            }
-        })
+        .map(
+            |(id, version, address, started_at, seen_at, stopped_at, stats)| {
+                let state = if stopped_at.is_some() {
+                    "stopped"
+                } else if now - seen_at > timeout_secs as i64 {
+                    "gone"
+                } else {
+                    "up"
+                };
+                NodeRow {
+                    id,
+                    version,
+                    address,
+                    started_at,
+                    seen_at,
+                    stopped_at,
+                    stats: serde_json::from_str(&stats).unwrap_or_default(),
+                    state,
+                }
+            },
+        )
         .collect();
     nodes.sort_by_key(|n| n.state != "up");
     Ok(nodes)

@@ -177,13 +177,22 @@ mod tests {
     #[test]
     fn addresses_compare_without_trailing_slashes_or_parameter_order() {
         assert_eq!(normalize("/comic/page-1/", ""), "/comic/page-1");
-        assert_eq!(normalize("/", "post_type=comic&p=16"), "/?p=16&post_type=comic");
+        assert_eq!(
+            normalize("/", "post_type=comic&p=16"),
+            "/?p=16&post_type=comic"
+        );
         assert_eq!(normalize("", "p=16&utm_source=x"), "/?p=16");
-        assert_eq!(normalize_url("/chapter/one/?utm_medium=y#top"), "/chapter/one");
+        assert_eq!(
+            normalize_url("/chapter/one/?utm_medium=y#top"),
+            "/chapter/one"
+        );
         assert_eq!(normalize_url("/?comic=caf%C3%A9"), "/?comic=caf%C3%A9");
         assert_eq!(normalize_url("/index.html?pg=3"), "/index.html?pg=3");
         assert_eq!(normalize("/caf%c3%a9/", ""), "/caf%C3%A9");
         assert_eq!(normalize("/café", ""), "/caf%C3%A9");
-        assert_eq!(normalize("/tagged/chapter%20start/", ""), "/tagged/chapter%20start");
+        assert_eq!(
+            normalize("/tagged/chapter%20start/", ""),
+            "/tagged/chapter%20start"
+        );
     }
 }

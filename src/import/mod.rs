@@ -221,7 +221,8 @@ pub async fn run(
             todo.into_par_iter()
                 .enumerate()
                 .map(|(i, t)| {
-                    let result = prepare(&t, &media_config, (&store, &runtime), &known, dry_run, &bar);
+                    let result =
+                        prepare(&t, &media_config, (&store, &runtime), &known, dry_run, &bar);
                     (t, dates.get(i).copied().flatten(), result)
                 })
                 .collect::<Vec<_>>()

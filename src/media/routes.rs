@@ -47,7 +47,10 @@ pub async fn serve_media(
         Some(Served::Redirect(to)) => {
             return Ok(HttpResponse::Found()
                 .insert_header((actix_web::http::header::LOCATION, to))
-                .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=86400"))
+                .insert_header((
+                    actix_web::http::header::CACHE_CONTROL,
+                    "public, max-age=86400",
+                ))
                 .finish())
         }
     };

@@ -57,7 +57,10 @@ impl MediaStore {
         match s.kind {
             MediaStoreKind::Local => Ok(Self::local(config.media_dir())),
             MediaStoreKind::S3 => {
-                let bucket = s.bucket.as_deref().context("media.store.bucket is not set")?;
+                let bucket = s
+                    .bucket
+                    .as_deref()
+                    .context("media.store.bucket is not set")?;
                 let mut builder = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
                     .with_allow_http(s.allow_http)
@@ -104,9 +107,10 @@ impl MediaStore {
     /// A bucket given on the command line (`media sync --to s3://bucket/prefix`),
     /// with the endpoint and keys of `[media.store]` (or the AWS_* variables).
     pub fn from_url(config: &Config, target: &str) -> anyhow::Result<Self> {
-        if let Some(path) = target.strip_prefix("file://").or_else(|| {
-            (target.starts_with('/') || target.starts_with('.')).then_some(target)
-        }) {
+        if let Some(path) = target
+            .strip_prefix("file://")
+            .or_else(|| (target.starts_with('/') || target.starts_with('.')).then_some(target))
+        {
             return Ok(Self::local(PathBuf::from(path)));
         }
         let rest = target
@@ -169,10 +173,9 @@ impl MediaStore {
     /// atomic by itself.
     pub async fn write_processed(&self, processed: &Processed) -> anyhow::Result<()> {
         let dir = &processed.hash[..2];
-        let puts = processed
-            .files
-            .iter()
-            .map(|(name, bytes)| self.put_owned(format!("{dir}/{name}"), Bytes::from(bytes.clone())));
+        let puts = processed.files.iter().map(|(name, bytes)| {
+            self.put_owned(format!("{dir}/{name}"), Bytes::from(bytes.clone()))
+        });
         futures_util::future::try_join_all(puts).await?;
         Ok(())
     }
@@ -265,7 +268,11 @@ impl MediaStore {
                 let mut listed = store.list(Some(&path));
                 let mut n = 0;
                 while let Some(Ok(meta)) = listed.next().await {
-                    if meta.location.filename().is_some_and(|f| f.starts_with(hash)) {
+                    if meta
+                        .location
+                        .filename()
+                        .is_some_and(|f| f.starts_with(hash))
+                    {
                         n += 1;
                     }
                 }
@@ -326,13 +333,11 @@ impl MediaStore {
                     Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
                 }
             }
-            Backend::Object { store, label, .. } => {
-                match store.get(&ObjectPath::from(rel)).await {
-                    Ok(got) => Ok(Some(got.bytes().await?)),
-                    Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(e).with_context(|| format!("cannot read {rel} from {label}")),
-                }
-            }
+            Backend::Object { store, label, .. } => match store.get(&ObjectPath::from(rel)).await {
+                Ok(got) => Ok(Some(got.bytes().await?)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e).with_context(|| format!("cannot read {rel} from {label}")),
+            },
         }
     }
 
@@ -374,16 +379,14 @@ impl MediaStore {
                 "{}/{rel}",
                 base.as_str().trim_end_matches('/')
             )))),
-            Backend::Object { store, label, .. } => {
-                match store.get(&ObjectPath::from(rel)).await {
-                    Ok(got) => Ok(Some(Served::Stream {
-                        size: got.meta.size,
-                        body: got.into_stream(),
-                    })),
-                    Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(e).with_context(|| format!("cannot read {rel} from {label}")),
-                }
-            }
+            Backend::Object { store, label, .. } => match store.get(&ObjectPath::from(rel)).await {
+                Ok(got) => Ok(Some(Served::Stream {
+                    size: got.meta.size,
+                    body: got.into_stream(),
+                })),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e).with_context(|| format!("cannot read {rel} from {label}")),
+            },
         }
     }
 }

@@ -136,7 +136,12 @@ impl Sums {
 
 /// Whether the target's copy of `name` has the source's bytes: by its MD5
 /// ETag when it has one, else by reading it back.
-async fn verified(to: &MediaStore, name: &str, etag: Option<&str>, sums: &Sums) -> anyhow::Result<bool> {
+async fn verified(
+    to: &MediaStore,
+    name: &str,
+    etag: Option<&str>,
+    sums: &Sums,
+) -> anyhow::Result<bool> {
     if let Some(etag) = etag.filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())) {
         return Ok(etag.eq_ignore_ascii_case(&sums.md5));
     }

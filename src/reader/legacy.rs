@@ -111,9 +111,11 @@ pub async fn old_links(
     use actix_web::http::Method;
     let path = req.path().to_owned();
     let eligible = matches!(*req.method(), Method::GET | Method::HEAD)
-        && !["/admin", "/static/", "/media/", "/metrics", "/healthz", "/readyz"]
-            .iter()
-            .any(|p| path.starts_with(p));
+        && ![
+            "/admin", "/static/", "/media/", "/metrics", "/healthz", "/readyz",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p));
     let state = req
         .app_data::<web::Data<crate::startup::AppState>>()
         .cloned();

@@ -30,7 +30,15 @@ fn uses(file: &Path, needles: &[&str]) -> Vec<String> {
 fn domains_never_import_the_admin_or_the_reader() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    for domain in ["comics", "media", "newsletter", "queue", "search", "backup", "cluster"] {
+    for domain in [
+        "comics",
+        "media",
+        "newsletter",
+        "queue",
+        "search",
+        "backup",
+        "cluster",
+    ] {
         rust_files(&src.join(domain), &mut files);
     }
     files.push(src.join("events.rs"));

@@ -36,11 +36,19 @@ fn required() -> bool {
 /// Whether these tools are here; when not, fails under
 /// `HALFTONE_TEST_CLUSTER=required` and otherwise skips (false).
 fn tools_present(tools: &[&str], test: &str) -> bool {
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| which(t).is_none()).collect();
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| which(t).is_none())
+        .collect();
     if missing.is_empty() {
         return true;
     }
-    assert!(!required(), "{test} cannot run, missing: {}", missing.join(", "));
+    assert!(
+        !required(),
+        "{test} cannot run, missing: {}",
+        missing.join(", ")
+    );
     eprintln!("{test} skipped, missing: {}", missing.join(", "));
     false
 }
@@ -104,7 +112,9 @@ impl Drop for Cluster {
                 let tail: Vec<&str> = log
                     .lines()
                     .rev()
-                    .filter(|l| !l.contains("editor websocket error") && !l.contains("no live upstreams"))
+                    .filter(|l| {
+                        !l.contains("editor websocket error") && !l.contains("no live upstreams")
+                    })
                     .take(40)
                     .collect();
                 eprintln!("--- {name}.log (last lines)");
@@ -156,7 +166,11 @@ fn spawn_logged(mut command: Command, log: &Path) -> ChildGuard {
     let out = std::fs::File::create(log).expect("log file");
     let err = out.try_clone().expect("log file");
     command.stdout(Stdio::from(out)).stderr(Stdio::from(err));
-    ChildGuard(command.spawn().unwrap_or_else(|e| panic!("spawn {command:?}: {e}")))
+    ChildGuard(
+        command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command:?}: {e}")),
+    )
 }
 
 async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F)
@@ -184,10 +198,16 @@ impl Cluster {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HALFTONE_DATA_DIR", &node.data)
             .env("HALFTONE_BIND", format!("127.0.0.1:{}", node.port))
-            .env("HALFTONE_PUBLIC_URL", format!("http://127.0.0.1:{}/", self.nginx_port))
+            .env(
+                "HALFTONE_PUBLIC_URL",
+                format!("http://127.0.0.1:{}/", self.nginx_port),
+            )
             .env("HALFTONE_TRUSTED_PROXIES", "[\"127.0.0.1\"]")
             .env("HALFTONE_DATABASE_URL", &self.db_url)
-            .env("HALFTONE_REDIS_URL", format!("redis://127.0.0.1:{}", self.redis_port))
+            .env(
+                "HALFTONE_REDIS_URL",
+                format!("redis://127.0.0.1:{}", self.redis_port),
+            )
             .env("HALFTONE_WORKERS", "2")
             .env("HALFTONE_SHUTDOWN_DRAIN_MS", "1500")
             .env("HALFTONE_CLUSTER__NODE_NAME", node.name)
@@ -198,7 +218,10 @@ impl Cluster {
             .env("HALFTONE_MEDIA__STORE__KIND", "s3")
             .env("HALFTONE_MEDIA__STORE__BUCKET", "halftone-media")
             .env("HALFTONE_MEDIA__STORE__PREFIX", "site1")
-            .env("HALFTONE_MEDIA__STORE__ENDPOINT", format!("http://127.0.0.1:{}", self.s3_port))
+            .env(
+                "HALFTONE_MEDIA__STORE__ENDPOINT",
+                format!("http://127.0.0.1:{}", self.s3_port),
+            )
             .env("HALFTONE_MEDIA__STORE__ALLOW_HTTP", "true")
             .env("HALFTONE_MEDIA__STORE__ACCESS_KEY_ID", "test")
             .env("HALFTONE_MEDIA__STORE__SECRET_ACCESS_KEY", "test")
@@ -215,10 +238,14 @@ impl Cluster {
         self.nodes[i].child = Some(child);
         let url = format!("http://127.0.0.1:{}/readyz", self.nodes[i].port);
         let client = reqwest::Client::new();
-        wait_until(&format!("{} ready", self.nodes[i].name), Duration::from_secs(60), || {
-            let request = client.get(&url).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
+        wait_until(
+            &format!("{} ready", self.nodes[i].name),
+            Duration::from_secs(60),
+            || {
+                let request = client.get(&url).send();
+                async move { request.await.is_ok_and(|r| r.status() == 200) }
+            },
+        )
         .await;
     }
 
@@ -238,10 +265,17 @@ impl Cluster {
         let started = Instant::now();
         loop {
             if let Some(status) = child.0.try_wait().expect("wait") {
-                assert!(status.success(), "{} exited with {status}", self.nodes[i].name);
+                assert!(
+                    status.success(),
+                    "{} exited with {status}",
+                    self.nodes[i].name
+                );
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(40), "node did not stop");
+            assert!(
+                started.elapsed() < Duration::from_secs(40),
+                "node did not stop"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -250,15 +284,23 @@ impl Cluster {
     async fn wait_in_rotation(&self, i: usize) {
         let url = self.lb("/readyz");
         let name = self.nodes[i].name;
-        wait_until(&format!("nginx sends to {name} again"), Duration::from_secs(20), || {
-            let request = reqwest::get(url.clone());
-            async move {
-                match request.await {
-                    Ok(r) => r.text().await.unwrap_or_default().contains(&format!("\"node\":\"{name}")),
-                    Err(_) => false,
+        wait_until(
+            &format!("nginx sends to {name} again"),
+            Duration::from_secs(20),
+            || {
+                let request = reqwest::get(url.clone());
+                async move {
+                    match request.await {
+                        Ok(r) => r
+                            .text()
+                            .await
+                            .unwrap_or_default()
+                            .contains(&format!("\"node\":\"{name}")),
+                        Err(_) => false,
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
     }
 
@@ -293,7 +335,9 @@ impl Cluster {
     }
 
     async fn query_one(&self, sql: &str) -> Option<String> {
-        let mut conn = sqlx::MySqlConnection::connect(&self.db_url).await.expect("db");
+        let mut conn = sqlx::MySqlConnection::connect(&self.db_url)
+            .await
+            .expect("db");
         sqlx::query(sql)
             .fetch_optional(&mut conn)
             .await
@@ -314,15 +358,19 @@ async fn start_cluster(server_url: String) -> Cluster {
     let dir = tempfile::tempdir().expect("dir");
     let db_name = format!("halftone_cluster_{}", std::process::id());
     {
-        let mut conn = sqlx::MySqlConnection::connect(&server_url).await.expect("MariaDB");
+        let mut conn = sqlx::MySqlConnection::connect(&server_url)
+            .await
+            .expect("MariaDB");
         sqlx::query(&format!("DROP DATABASE IF EXISTS `{db_name}`"))
             .execute(&mut conn)
             .await
             .expect("drop");
-        sqlx::query(&format!("CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4"))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
+        sqlx::query(&format!(
+            "CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4"
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
     }
     let ports = free_ports(4);
     let (s3, s3_port) = s3_server(dir.path(), "halftone-media").await;
@@ -361,7 +409,10 @@ async fn start_cluster(server_url: String) -> Cluster {
     // The schema and the owner, by the real commands.
     let mut migrate = cluster.node_command(&cluster.nodes[0]);
     migrate.arg("migrate").stdout(Stdio::null());
-    assert!(migrate.status().expect("migrate").success(), "halftone migrate");
+    assert!(
+        migrate.status().expect("migrate").success(),
+        "halftone migrate"
+    );
     let mut add = cluster.node_command(&cluster.nodes[0]);
     add.args(["user", "add", "owner@example.com", "--password-stdin"])
         .stdin(Stdio::piped())
@@ -389,13 +440,21 @@ async fn start_cluster(server_url: String) -> Cluster {
         assert!(conf.contains(from), "halftone.conf no longer has {from:?}");
         conf.replace(from, to)
     };
-    let conf = replace(conf, "/var/cache/nginx/halftone", &root.join("cache").display().to_string());
+    let conf = replace(
+        conf,
+        "/var/cache/nginx/halftone",
+        &root.join("cache").display().to_string(),
+    );
     let conf = replace(
         conf,
         "/etc/nginx/halftone-upstream.conf",
         &root.join("upstream.conf").display().to_string(),
     );
-    let conf = replace(conf, "listen 80;", &format!("listen 127.0.0.1:{};", cluster.nginx_port));
+    let conf = replace(
+        conf,
+        "listen 80;",
+        &format!("listen 127.0.0.1:{};", cluster.nginx_port),
+    );
     std::fs::write(root.join("halftone.conf"), conf).expect("conf");
     std::fs::write(
         root.join("upstream.conf"),
@@ -530,7 +589,11 @@ async fn publish(admin: &Admin, title: &str, slug: &str, media_id: &serde_json::
     assert_eq!(next_json(&mut ws).await["type"], "hello");
     let mut d = draft(title, slug, &format!("{title} transcript"));
     d["images"] = json!([{ "media_id": media_id, "alt": "a panel" }]);
-    send_json(&mut ws, json!({ "type": "save", "seq": 1, "base": 0, "draft": d })).await;
+    send_json(
+        &mut ws,
+        json!({ "type": "save", "seq": 1, "base": 0, "draft": d }),
+    )
+    .await;
     assert_eq!(next_json(&mut ws).await["type"], "saved");
     let response = admin
         .post(
@@ -564,7 +627,11 @@ fn wrk_script(dir: &Path, slugs: &[&str]) -> PathBuf {
         .map(|s| (*s).to_owned())
         .collect();
     paths.extend(slugs.iter().map(|s| format!("/comic/{s}")));
-    let list = paths.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
+    let list = paths
+        .iter()
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     // Half the requests carry a unique query, so they miss nginx's cache
     // and reach a node: the failover is tested, not only the cache.
     let script = format!(
@@ -582,7 +649,14 @@ fn wrk_script(dir: &Path, slugs: &[&str]) -> PathBuf {
 fn wrk_command(url: &str, secs: u64, script: &Path) -> Command {
     let mut command = Command::new(which("wrk").expect("wrk"));
     command
-        .args(["-t2", "-c16", &format!("-d{secs}s"), "--timeout", "10s", "-s"])
+        .args([
+            "-t2",
+            "-c16",
+            &format!("-d{secs}s"),
+            "--timeout",
+            "10s",
+            "-s",
+        ])
         .arg(script)
         .arg(url)
         .stdout(Stdio::piped())
@@ -629,7 +703,11 @@ fn parse_wrk(output: std::process::Output) -> Load {
 /// close (or any drop) it reconnects, learns what the server has, and sends
 /// again whatever was not acknowledged. Returns (saves made, saves the
 /// server confirmed, the final text).
-async fn typist(admin: Admin, page: i64, stop: tokio::sync::watch::Receiver<bool>) -> (u64, u64, String) {
+async fn typist(
+    admin: Admin,
+    page: i64,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> (u64, u64, String) {
     let mut made = 0u64;
     let mut confirmed = 0u64;
     let mut text = String::new();
@@ -650,7 +728,10 @@ async fn typist(admin: Admin, page: i64, stop: tokio::sync::watch::Receiver<bool
                         }
                     }
                 }
-                assert!(started.elapsed() < Duration::from_secs(30), "the editor could not reconnect");
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "the editor could not reconnect"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -671,7 +752,10 @@ async fn typist(admin: Admin, page: i64, stop: tokio::sync::watch::Receiver<bool
         }
         seq += 1;
         let save = json!({ "type": "save", "seq": seq, "base": revision, "draft": draft("Typing", "typing", pending.as_deref().unwrap_or("")) });
-        let sent = socket.send(Message::Text(save.to_string().into())).await.is_ok();
+        let sent = socket
+            .send(Message::Text(save.to_string().into()))
+            .await
+            .is_ok();
         let mut acked = false;
         if sent {
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -724,7 +808,10 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
     let admin_a = login(&a).await;
     let admin_b = at(&admin_a, &b);
     let made = admin_a
-        .post("/admin/series", &[("title", "Harbour Lights"), ("tagline", "")])
+        .post(
+            "/admin/series",
+            &[("title", "Harbour Lights"), ("tagline", "")],
+        )
         .await;
     assert_eq!(made.status(), 303, "the first series");
 
@@ -733,26 +820,55 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
     let thumb = uploaded["thumb"].as_str().expect("thumb url").to_owned();
     let from_a = reqwest::get(cluster.node_url(0, &thumb)).await.expect("A");
     let from_b = reqwest::get(cluster.node_url(1, &thumb)).await.expect("B");
-    assert_eq!((from_a.status().as_u16(), from_b.status().as_u16()), (200, 200), "{thumb}");
-    assert!(from_b.headers()["cache-control"].to_str().expect("ascii").contains("immutable"));
-    assert_eq!(from_a.bytes().await.expect("a"), from_b.bytes().await.expect("b"));
+    assert_eq!(
+        (from_a.status().as_u16(), from_b.status().as_u16()),
+        (200, 200),
+        "{thumb}"
+    );
+    assert!(from_b.headers()["cache-control"]
+        .to_str()
+        .expect("ascii")
+        .contains("immutable"));
+    assert_eq!(
+        from_a.bytes().await.expect("a"),
+        from_b.bytes().await.expect("b")
+    );
     assert!(
-        !cluster.nodes[0].data.join("media").join(&thumb[7..9]).exists(),
+        !cluster.nodes[0]
+            .data
+            .join("media")
+            .join(&thumb[7..9])
+            .exists(),
         "nothing is written to the node's own disk"
     );
 
     // A page published on A is on B's pages, feed and search within a TTL.
-    publish(&admin_a, "Storm Over Harbour", "storm-over-harbour", &uploaded["media_id"]).await;
+    publish(
+        &admin_a,
+        "Storm Over Harbour",
+        "storm-over-harbour",
+        &uploaded["media_id"],
+    )
+    .await;
     let published = Instant::now();
     wait_until("B shows A's page", Duration::from_secs(6), || async {
         body(&format!("{b}/comic/storm-over-harbour")).await.0 == 200
-            && body(&format!("{b}/feed.xml")).await.1.contains("Storm Over Harbour")
-            && body(&format!("{b}/search?q=harbour")).await.1.contains("storm-over-harbour")
+            && body(&format!("{b}/feed.xml"))
+                .await
+                .1
+                .contains("Storm Over Harbour")
+            && body(&format!("{b}/search?q=harbour"))
+                .await
+                .1
+                .contains("storm-over-harbour")
     })
     .await;
     let propagation = published.elapsed();
     wait_until("nginx shows it", Duration::from_secs(7), || async {
-        body(&cluster.lb("/")).await.1.contains("Storm Over Harbour")
+        body(&cluster.lb("/"))
+            .await
+            .1
+            .contains("Storm Over Harbour")
     })
     .await;
 
@@ -776,7 +892,11 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    assert_eq!(holders.len(), 1, "the watchdog stays with one node: {holders:?}");
+    assert_eq!(
+        holders.len(),
+        1,
+        "the watchdog stays with one node: {holders:?}"
+    );
     let holder = holders.into_iter().next().expect("holder");
     let victim = if holder.starts_with("node-a") { 0 } else { 1 };
     let survivor = 1 - victim;
@@ -785,13 +905,23 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
     // measurements see warm caches).
     let slugs = ["storm-over-harbour"];
     let script = wrk_script(cluster.dir.path(), &slugs);
-    let warm = parse_wrk(wrk_command(&cluster.lb("/"), 3, &script).output().expect("wrk"));
+    let warm = parse_wrk(
+        wrk_command(&cluster.lb("/"), 3, &script)
+            .output()
+            .expect("wrk"),
+    );
     assert_eq!(warm.failed, 0, "{}", warm.text);
-    let two = parse_wrk(wrk_command(&cluster.lb("/"), 10, &script).output().expect("wrk"));
+    let two = parse_wrk(
+        wrk_command(&cluster.lb("/"), 10, &script)
+            .output()
+            .expect("wrk"),
+    );
     assert_eq!(two.failed, 0, "{}", two.text);
 
     // SIGKILL the lease holder under load: no reader request fails.
-    let load = wrk_command(&cluster.lb("/"), 30, &script).spawn().expect("wrk");
+    let load = wrk_command(&cluster.lb("/"), 30, &script)
+        .spawn()
+        .expect("wrk");
     tokio::time::sleep(Duration::from_secs(5)).await;
     cluster.kill(victim);
     let killed = Instant::now();
@@ -806,7 +936,11 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
     let lease_moved = killed.elapsed();
     let killed_run = parse_wrk(load.wait_with_output().expect("wrk"));
     assert!(killed_run.requests > 100, "{}", killed_run.text);
-    assert_eq!(killed_run.failed, 0, "failed reader requests after SIGKILL:\n{}", killed_run.text);
+    assert_eq!(
+        killed_run.failed, 0,
+        "failed reader requests after SIGKILL:\n{}",
+        killed_run.text
+    );
     // The System page (on the survivor) reports the dead node as gone.
     let survivor_admin = at(&admin_a, &cluster.node_url(survivor, ""));
     let victim_name = cluster.nodes[victim].name;
@@ -819,7 +953,10 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
             .await
             .expect("system json");
         let gone = system["nodes"].as_array().expect("nodes").iter().any(|n| {
-            n["id"].as_str().is_some_and(|id| id.starts_with(victim_name)) && n["state"] == "gone"
+            n["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with(victim_name))
+                && n["state"] == "gone"
         });
         if gone {
             break;
@@ -828,14 +965,28 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
     }
     let nodes = system["nodes"].as_array().expect("nodes");
     assert!(
-        nodes.iter().any(|n| n["id"].as_str().is_some_and(|id| id.starts_with(victim_name)) && n["state"] == "gone"),
+        nodes.iter().any(|n| n["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with(victim_name))
+            && n["state"] == "gone"),
         "{system}"
     );
-    assert!(nodes.iter().any(|n| n["this"] == true && n["state"] == "up"), "{system}");
-    assert!(system["media_store"].as_str().is_some_and(|s| s.starts_with("s3://halftone-media")));
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n["this"] == true && n["state"] == "up"),
+        "{system}"
+    );
+    assert!(system["media_store"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("s3://halftone-media")));
 
     // Requests per second through nginx, 1 node (the other is dead).
-    let one = parse_wrk(wrk_command(&cluster.lb("/"), 10, &script).output().expect("wrk"));
+    let one = parse_wrk(
+        wrk_command(&cluster.lb("/"), 10, &script)
+            .output()
+            .expect("wrk"),
+    );
     assert_eq!(one.failed, 0, "{}", one.text);
 
     // Rolling restart under load, with an author typing through nginx.
@@ -844,8 +995,14 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
     let typist_admin = at(&admin_a, &cluster.lb(""));
     let typing_page = typist_admin.new_page().await;
     let (stop_typing, stopped) = tokio::sync::watch::channel(false);
-    let typing = tokio::spawn(typist(at(&typist_admin, &typist_admin.base), typing_page, stopped));
-    let load = wrk_command(&cluster.lb("/"), 30, &script).spawn().expect("wrk");
+    let typing = tokio::spawn(typist(
+        at(&typist_admin, &typist_admin.base),
+        typing_page,
+        stopped,
+    ));
+    let load = wrk_command(&cluster.lb("/"), 30, &script)
+        .spawn()
+        .expect("wrk");
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rolling = Instant::now();
     // One node at a time, the next only once the balancer sends readers to
@@ -860,11 +1017,19 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
     let rolling_run = parse_wrk(load.wait_with_output().expect("wrk"));
     stop_typing.send_replace(true);
     let (made, confirmed, text) = typing.await.expect("typist");
-    assert_eq!(rolling_run.failed, 0, "failed requests in a rolling restart:\n{}", rolling_run.text);
+    assert_eq!(
+        rolling_run.failed, 0,
+        "failed requests in a rolling restart:\n{}",
+        rolling_run.text
+    );
     assert_eq!(made, confirmed, "every autosave was confirmed");
     let mut check = typist_admin.ws(typing_page).await;
     let hello = next_json(&mut check).await;
-    assert_eq!(hello["draft"]["transcript"].as_str(), Some(text.as_str()), "no autosave lost");
+    assert_eq!(
+        hello["draft"]["transcript"].as_str(),
+        Some(text.as_str()),
+        "no autosave lost"
+    );
     drop(check);
 
     // Redis dies: both nodes keep serving; a page published meanwhile shows
@@ -872,14 +1037,31 @@ async fn two_nodes_behind_nginx_share_media_survive_kills_restarts_and_redis_los
     cluster.redis.take();
     let after_kill = Instant::now();
     for i in [0, 1] {
-        assert_eq!(body(&cluster.node_url(i, "/")).await.0, 200, "node {i} without Redis");
+        assert_eq!(
+            body(&cluster.node_url(i, "/")).await.0,
+            200,
+            "node {i} without Redis"
+        );
     }
     let uploaded = upload(&admin_a, 9).await;
-    publish(&admin_a, "Quiet Without Redis", "quiet-without-redis", &uploaded["media_id"]).await;
-    wait_until("B shows the page published without Redis", Duration::from_secs(8), || async {
-        body(&format!("{b}/comic/quiet-without-redis")).await.0 == 200
-            && body(&format!("{b}/")).await.1.contains("Quiet Without Redis")
-    })
+    publish(
+        &admin_a,
+        "Quiet Without Redis",
+        "quiet-without-redis",
+        &uploaded["media_id"],
+    )
+    .await;
+    wait_until(
+        "B shows the page published without Redis",
+        Duration::from_secs(8),
+        || async {
+            body(&format!("{b}/comic/quiet-without-redis")).await.0 == 200
+                && body(&format!("{b}/"))
+                    .await
+                    .1
+                    .contains("Quiet Without Redis")
+        },
+    )
     .await;
     assert!(after_kill.elapsed() < Duration::from_secs(20));
     cluster.start_redis();
@@ -939,15 +1121,23 @@ async fn media_sync_moves_a_site_into_a_bucket_verified_and_resumable() {
     let first = upload(&admin, 3).await;
     upload(&admin, 4).await;
     let thumb = first["thumb"].as_str().expect("thumb").to_owned();
-    let local = std::fs::read(app.data_dir.path().join("media").join(&thumb["/media/".len()..]))
-        .expect("the upload is on local disk");
+    let local = std::fs::read(
+        app.data_dir
+            .path()
+            .join("media")
+            .join(&thumb["/media/".len()..]),
+    )
+    .expect("the upload is on local disk");
     let dir = tempfile::tempdir().expect("dir");
     let (_s3, port) = s3_server(dir.path(), "comic").await;
     let sync = || {
         let mut command = crate::common::halftone_command(&app);
         command
             .args(["media", "sync", "--to", "s3://comic/site"])
-            .env("HALFTONE_MEDIA__STORE__ENDPOINT", format!("http://127.0.0.1:{port}"))
+            .env(
+                "HALFTONE_MEDIA__STORE__ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            )
             .env("HALFTONE_MEDIA__STORE__ALLOW_HTTP", "true")
             .env("HALFTONE_MEDIA__STORE__ACCESS_KEY_ID", "test")
             .env("HALFTONE_MEDIA__STORE__SECRET_ACCESS_KEY", "test");
@@ -961,11 +1151,20 @@ async fn media_sync_moves_a_site_into_a_bucket_verified_and_resumable() {
         .expect("media")
         .flat_map(|d| std::fs::read_dir(d.expect("dir").path()).expect("sub"))
         .count();
-    assert!(files >= 8, "two uploads make several variants each ({files})");
+    assert!(
+        files >= 8,
+        "two uploads make several variants each ({files})"
+    );
     let text = sync();
-    assert!(text.contains(&format!("{files} media files")) && text.contains(&format!("{files} copied")), "{text}");
+    assert!(
+        text.contains(&format!("{files} media files")) && text.contains(&format!("{files} copied")),
+        "{text}"
+    );
     let again = sync();
-    assert!(again.contains("0 copied") && again.contains(&format!("{files} already there")), "{again}");
+    assert!(
+        again.contains("0 copied") && again.contains(&format!("{files} already there")),
+        "{again}"
+    );
 
     // A copy damaged in the bucket is found by its checksum and replaced.
     // (Written with the bucket's keys: moto refuses anonymous writes.)
@@ -974,7 +1173,8 @@ async fn media_sync_moves_a_site_into_a_bucket_verified_and_resumable() {
     config.media.store.allow_http = true;
     config.media.store.access_key_id = Some("test".to_owned().into());
     config.media.store.secret_access_key = Some("test".to_owned().into());
-    let bucket = halftone::media::store::MediaStore::from_url(&config, "s3://comic/site").expect("bucket");
+    let bucket =
+        halftone::media::store::MediaStore::from_url(&config, "s3://comic/site").expect("bucket");
     let rel = &thumb["/media/".len()..];
     bucket
         .put_replacing(rel, vec![0u8; local.len()].into())
@@ -1008,20 +1208,28 @@ async fn media_sync_moves_a_site_into_a_bucket_verified_and_resumable() {
     let served = node.get(&thumb).await;
     assert_eq!(served.status(), 200);
     assert_eq!(served.headers()["content-type"], "image/webp");
-    assert_eq!(served.bytes().await.expect("bytes").as_ref(), local.as_slice());
+    assert_eq!(
+        served.bytes().await.expect("bytes").as_ref(),
+        local.as_slice()
+    );
     assert_eq!(node.get(&thumb.replace("-t", "-t9")).await.status(), 404);
 
     // With a public address for the bucket, readers are sent there.
     let public = app
         .second_node_with(|c| {
             c.media.store = node.config.media.store.clone();
-            c.media.store.public_url = Some("https://media.example.com/comic/".parse().expect("url"));
+            c.media.store.public_url =
+                Some("https://media.example.com/comic/".parse().expect("url"));
         })
         .await;
     let redirect = public.get(&thumb).await;
     assert_eq!(redirect.status(), 302);
     assert_eq!(
         redirect.headers()["location"],
-        format!("https://media.example.com/comic/{}", &thumb["/media/".len()..]).as_str()
+        format!(
+            "https://media.example.com/comic/{}",
+            &thumb["/media/".len()..]
+        )
+        .as_str()
     );
 }

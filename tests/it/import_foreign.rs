@@ -12,7 +12,9 @@ use halftone::db::DbText;
 use crate::common::{halftone_command, spawn_app, TestApp};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 fn expected(rel: &str) -> serde_json::Value {
@@ -62,7 +64,16 @@ struct PageRow {
 }
 
 async fn pages(app: &TestApp) -> Vec<PageRow> {
-    type Row = (DbText, DbText, DbText, Option<i64>, DbText, DbText, Option<DbText>, Option<DbText>);
+    type Row = (
+        DbText,
+        DbText,
+        DbText,
+        Option<i64>,
+        DbText,
+        DbText,
+        Option<DbText>,
+        Option<DbText>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT p.slug, p.title, p.status, p.live_at, p.hover_text, p.transcript, c.title, v.title \
          FROM pages p LEFT JOIN chapters c ON c.id = p.chapter_id \
@@ -72,16 +83,18 @@ async fn pages(app: &TestApp) -> Vec<PageRow> {
     .await
     .expect("pages");
     rows.into_iter()
-        .map(|(slug, title, status, live_at, hover, transcript, chapter, volume)| PageRow {
-            slug: slug.0,
-            title: title.0,
-            status: status.0,
-            live_at,
-            hover: hover.0,
-            transcript: transcript.0,
-            chapter: chapter.map(|c| c.0),
-            volume: volume.map(|v| v.0),
-        })
+        .map(
+            |(slug, title, status, live_at, hover, transcript, chapter, volume)| PageRow {
+                slug: slug.0,
+                title: title.0,
+                status: status.0,
+                live_at,
+                hover: hover.0,
+                transcript: transcript.0,
+                chapter: chapter.map(|c| c.0),
+                volume: volume.map(|v| v.0),
+            },
+        )
         .collect()
 }
 
@@ -168,7 +181,10 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
     let comics = want["comics_in_reading_order"].as_array().expect("comics");
     assert_eq!(
         live.iter().map(|r| r.slug.as_str()).collect::<Vec<_>>(),
-        comics.iter().map(|c| c["slug"].as_str().expect("slug")).collect::<Vec<_>>(),
+        comics
+            .iter()
+            .map(|c| c["slug"].as_str().expect("slug"))
+            .collect::<Vec<_>>(),
         "reading order as Comic Easel shows it"
     );
     for comic in comics {
@@ -179,8 +195,16 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
             untexturize(comic["title_text"].as_str().expect("title")),
             "{slug}"
         );
-        assert_eq!(row.hover, comic["hovertext_text"].as_str().unwrap_or(""), "{slug} hover");
-        assert_eq!(row.transcript, comic["transcript_text"].as_str().unwrap_or(""), "{slug} transcript");
+        assert_eq!(
+            row.hover,
+            comic["hovertext_text"].as_str().unwrap_or(""),
+            "{slug} hover"
+        );
+        assert_eq!(
+            row.transcript,
+            comic["transcript_text"].as_str().unwrap_or(""),
+            "{slug} transcript"
+        );
         let path: Vec<&str> = comic["chapter_path"]
             .as_array()
             .map(|p| p.iter().filter_map(|s| s.as_str()).collect())
@@ -197,12 +221,24 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
         }
         let tags: BTreeSet<String> = comic["tags"]
             .as_array()
-            .map(|t| t.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
-        assert_eq!(names(&app, slug, "tags", "page_tags", "tag_id").await, tags, "{slug} tags");
+        assert_eq!(
+            names(&app, slug, "tags", "page_tags", "tag_id").await,
+            tags,
+            "{slug} tags"
+        );
         let cast: BTreeSet<String> = comic["characters"]
             .as_array()
-            .map(|t| t.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(
             names(&app, slug, "characters", "page_characters", "character_id").await,
@@ -214,33 +250,59 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
         let image = &comic["image"];
         assert_eq!(
             sizes.first().copied(),
-            Some((image["width"].as_i64().expect("w"), image["height"].as_i64().expect("h"))),
+            Some((
+                image["width"].as_i64().expect("w"),
+                image["height"].as_i64().expect("h")
+            )),
             "{slug} image"
         );
         let extra = comic["body_images"].as_array().map(Vec::len).unwrap_or(0);
-        assert_eq!(sizes.len(), 1 + extra, "{slug}: the comic and each image in its text");
+        assert_eq!(
+            sizes.len(),
+            1 + extra,
+            "{slug}: the comic and each image in its text"
+        );
         // The page itself and its old addresses.
-        assert_eq!(app.get(&format!("/comic/{slug}")).await.status(), 200, "{slug}");
+        assert_eq!(
+            app.get(&format!("/comic/{slug}")).await.status(),
+            200,
+            "{slug}"
+        );
         for old in ["permalink", "shortlink"] {
             let from = path_of(comic[old].as_str().expect("url"));
             let (status, to) = redirect_of(&app, &from).await;
-            assert_eq!((status, to.as_str()), (301, format!("/comic/{slug}").as_str()), "{from}");
+            assert_eq!(
+                (status, to.as_str()),
+                (301, format!("/comic/{slug}").as_str()),
+                "{from}"
+            );
         }
     }
     // Drafts, private and scheduled comics are not public, and are kept.
     for comic in want["comics_not_public"].as_array().expect("not public") {
         let slug = comic["slug"].as_str().expect("slug");
-        let row = rows.iter().find(|r| r.slug == slug).unwrap_or_else(|| panic!("{slug} kept"));
+        let row = rows
+            .iter()
+            .find(|r| r.slug == slug)
+            .unwrap_or_else(|| panic!("{slug} kept"));
         assert!(
             row.status == "draft" || row.live_at.is_some_and(|t| t > now),
             "{slug} is not public: {} {:?}",
             row.status,
             row.live_at
         );
-        assert_eq!(app.get(&format!("/comic/{slug}")).await.status(), 404, "{slug}");
+        assert_eq!(
+            app.get(&format!("/comic/{slug}")).await.status(),
+            404,
+            "{slug}"
+        );
         // Its old address does not tell the slug of a page readers cannot
         // see (`/?p=ID` shows the home page, as for any unknown id).
-        let (status, to) = redirect_of(&app, &path_of(comic["shortlink"].as_str().expect("shortlink"))).await;
+        let (status, to) = redirect_of(
+            &app,
+            &path_of(comic["shortlink"].as_str().expect("shortlink")),
+        )
+        .await;
         assert_ne!(status, 301, "{slug} → {to}");
         assert!(!to.contains(slug), "{slug} → {to}");
     }
@@ -251,23 +313,34 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
         .expect("series");
     assert_ne!(title.0, "My Comic");
     // Chapter archives and feeds of the old site lead to ours.
-    for chapter in want["chapters_in_plugin_order"].as_array().expect("chapters") {
+    for chapter in want["chapters_in_plugin_order"]
+        .as_array()
+        .expect("chapters")
+    {
         let count = chapter["count"].as_i64().unwrap_or(0);
         if count == 0 {
             continue;
         }
-        let (status, to) = redirect_of(&app, &path_of(chapter["link"].as_str().expect("link"))).await;
+        let (status, to) =
+            redirect_of(&app, &path_of(chapter["link"].as_str().expect("link"))).await;
         assert_eq!(status, 301, "{chapter}");
         assert!(to.starts_with("/chapter/"), "{to}");
         assert_eq!(app.get(&to).await.status(), 200, "{to}");
     }
-    let (status, to) = redirect_of(&app, &path_of(want["site"]["comic_feed"].as_str().expect("feed"))).await;
+    let (status, to) = redirect_of(
+        &app,
+        &path_of(want["site"]["comic_feed"].as_str().expect("feed")),
+    )
+    .await;
     assert_eq!((status, to.as_str()), (301, "/feed.xml"));
 
     // The admin sees the redirects.
     let owner = app.owner().await;
     let list = owner.page("/admin/redirects").await;
-    assert!(list.contains("/?p=") && list.contains("/comic/"), "the redirect list");
+    assert!(
+        list.contains("/?p=") && list.contains("/comic/"),
+        "the redirect list"
+    );
 
     // Running it again adds nothing.
     let again = import(
@@ -295,7 +368,12 @@ async fn a_wordpress_import_without_uploads_names_every_missing_image() {
     let export = fixture("wordpress/comic-easel/export.xml");
     let plan = import(
         &app,
-        &["--from", "wordpress", export.to_str().expect("utf8"), "--dry-run"],
+        &[
+            "--from",
+            "wordpress",
+            export.to_str().expect("utf8"),
+            "--dry-run",
+        ],
     );
     assert!(plan.contains("Missing images"), "{plan}");
     assert!(plan.contains("2024/03/page-01.png"), "{plan}");
@@ -312,27 +390,47 @@ async fn redirects_are_managed_in_the_admin_and_never_hide_a_page() {
         .expect("a page");
     let to = format!("/comic/{}", slug.0 .0);
     let added = owner
-        .post("/admin/redirects", &[("from", "/old/page-one.html"), ("to", &to)])
+        .post(
+            "/admin/redirects",
+            &[("from", "/old/page-one.html"), ("to", &to)],
+        )
         .await;
     assert!(owner.follow(added).await.contains("now leads to"));
-    assert_eq!(redirect_of(&app, "/old/page-one.html").await, (301, to.clone()));
-    assert_eq!(redirect_of(&app, "/old/page-one.html/").await, (301, to.clone()));
+    assert_eq!(
+        redirect_of(&app, "/old/page-one.html").await,
+        (301, to.clone())
+    );
+    assert_eq!(
+        redirect_of(&app, "/old/page-one.html/").await,
+        (301, to.clone())
+    );
     // A redirect from an address the site answers itself never wins.
-    let r = owner.post("/admin/redirects", &[("from", "/archive"), ("to", &to)]).await;
+    let r = owner
+        .post("/admin/redirects", &[("from", "/archive"), ("to", &to)])
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(app.get("/archive").await.status(), 200);
     // Bad input is refused with a reason.
     let bad = owner
-        .post("/admin/redirects", &[("from", "https://evil.example/"), ("to", &to)])
+        .post(
+            "/admin/redirects",
+            &[("from", "https://evil.example/"), ("to", &to)],
+        )
         .await;
-    assert!(owner.follow(bad).await.contains("must be paths on this site"));
-    let own = owner.post("/admin/redirects", &[("from", &to), ("to", &to)]).await;
+    assert!(owner
+        .follow(bad)
+        .await
+        .contains("must be paths on this site"));
+    let own = owner
+        .post("/admin/redirects", &[("from", &to), ("to", &to)])
+        .await;
     assert!(owner.follow(own).await.contains("cannot lead to itself"));
     // Removing one ends it.
-    let id: (i64,) = sqlx::query_as("SELECT id FROM redirects WHERE from_path = '/old/page-one.html'")
-        .fetch_one(app.db.pool())
-        .await
-        .expect("row");
+    let id: (i64,) =
+        sqlx::query_as("SELECT id FROM redirects WHERE from_path = '/old/page-one.html'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("row");
     let removed = owner
         .post(&format!("/admin/redirects/{}/delete", id.0), &[])
         .await;
@@ -355,7 +453,10 @@ impl SourceDb {
             .unwrap_or_else(|| "mysql://root@127.0.0.1:3306".to_owned())
             .trim_end_matches('/')
             .to_owned();
-        let name = format!("halftone_src_{}", std::process::id() as u64 * 1000 + rand_u16() as u64);
+        let name = format!(
+            "halftone_src_{}",
+            std::process::id() as u64 * 1000 + rand_u16() as u64
+        );
         let client = |sql: Option<&str>| {
             let mut c = std::process::Command::new("mariadb");
             c.args(["--protocol=tcp", "-h127.0.0.1", "-P3306", "-uroot"]);
@@ -364,7 +465,10 @@ impl SourceDb {
             }
             c
         };
-        let created = client(Some(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))).status();
+        let created = client(Some(&format!(
+            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+        )))
+        .status();
         if !created.is_ok_and(|s| s.success()) {
             eprintln!("no MariaDB client or server here: the source-database import test skips");
             return None;
@@ -405,7 +509,13 @@ async fn moves_in_from_a_database(system: &str, dir: &str) {
     };
     let app = spawn_app().await;
     let files = fixture(dir);
-    let args = ["--from", system, &source.url(), "--uploads", files.to_str().expect("utf8")];
+    let args = [
+        "--from",
+        system,
+        &source.url(),
+        "--uploads",
+        files.to_str().expect("utf8"),
+    ];
     let report = import(&app, &args);
     assert!(report.contains("Imported"), "{report}");
     app.state.content_changed().await;
@@ -426,8 +536,14 @@ async fn moves_in_from_a_database(system: &str, dir: &str) {
             .as_str()
             .or_else(|| page["shown"]["title_shown"].as_str())
             .expect("title");
-        assert_eq!(row.title, shown, "{} in the order {system} showed", row.slug);
-        let chapter = page["chapter"].as_str().map(halftone::import::foreign::plain_text);
+        assert_eq!(
+            row.title, shown,
+            "{} in the order {system} showed",
+            row.slug
+        );
+        let chapter = page["chapter"]
+            .as_str()
+            .map(halftone::import::foreign::plain_text);
         if let Some(chapter) = chapter {
             let scene = page["scene"].as_str();
             let ours = [row.chapter.clone(), row.volume.clone()];
@@ -437,7 +553,11 @@ async fn moves_in_from_a_database(system: &str, dir: &str) {
                 row.slug
             );
         }
-        assert!(!image_sizes(&app, &row.slug).await.is_empty(), "{} has its image", row.slug);
+        assert!(
+            !image_sizes(&app, &row.slug).await.is_empty(),
+            "{} has its image",
+            row.slug
+        );
         // Its old address leads to it (a ComicControl page with an empty
         // slug had none: its URL showed the newest page).
         if page["slug"] == "" {
@@ -450,11 +570,17 @@ async fn moves_in_from_a_database(system: &str, dir: &str) {
             .expect("old url");
         let (status, to) = redirect_of(&app, &old).await;
         if !(status == 200 && old == format!("/comic/{}", row.slug)) {
-            assert_eq!((status, to.clone()), (301, format!("/comic/{}", row.slug)), "{old}");
+            assert_eq!(
+                (status, to.clone()),
+                (301, format!("/comic/{}", row.slug)),
+                "{old}"
+            );
         }
     }
     // The scheduled page exists, hidden until its time.
-    assert!(rows.iter().any(|r| r.status == "published" && r.live_at.is_some_and(|t| t > now)));
+    assert!(rows
+        .iter()
+        .any(|r| r.status == "published" && r.live_at.is_some_and(|t| t > now)));
     let again = import(&app, &args);
     assert_eq!(pages(&app).await.len(), rows.len(), "{again}");
 }
@@ -483,7 +609,10 @@ async fn a_failed_import_leaves_no_media_behind() {
              SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'"
         }
     };
-    sqlx::query(refuse).execute(app.db.pool()).await.expect("trigger");
+    sqlx::query(refuse)
+        .execute(app.db.pool())
+        .await
+        .expect("trigger");
     let dir = fixture("wordpress/comic-easel");
     let output = halftone_command(&app)
         .args(["import", "--from", "wordpress"])

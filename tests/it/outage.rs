@@ -78,7 +78,11 @@ async fn a_stalled_database_answers_503_with_retry_after_and_readyz_fails() {
     // just as it is reused. A new connection, as a browser would retry.
     let fresh = reqwest::Client::new();
     // Never rendered, so no copy to fall back on: the database's answer counts.
-    let response = fresh.get(app.url("/comic/p2")).send().await.expect("request");
+    let response = fresh
+        .get(app.url("/comic/p2"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(
         response.status(),
         503,
@@ -91,7 +95,11 @@ async fn a_stalled_database_answers_503_with_retry_after_and_readyz_fails() {
         503,
         "readyz must read the database, not just ping it"
     );
-    let health = fresh.get(app.url("/healthz")).send().await.expect("healthz");
+    let health = fresh
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
 }
 

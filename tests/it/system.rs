@@ -32,7 +32,10 @@ async fn the_system_page_shows_this_node_its_services_and_its_last_errors() {
     };
     let mut json = serde_json::Value::Null;
     for _ in 0..50 {
-        tracing::error!(probe = "system-page-test", "a probe error for the System page");
+        tracing::error!(
+            probe = "system-page-test",
+            "a probe error for the System page"
+        );
         json = owner
             .get("/admin/system?format=json")
             .await
@@ -48,13 +51,20 @@ async fn the_system_page_shows_this_node_its_services_and_its_last_errors() {
     assert_eq!(node["id"], app.state.node.id.as_str(), "{json}");
     assert_eq!(node["state"], "up");
     assert_eq!(node["this"], true);
-    assert!(node["memory"].as_str().is_some_and(|m| m.ends_with('B')), "{node}");
+    assert!(
+        node["memory"].as_str().is_some_and(|m| m.ends_with('B')),
+        "{node}"
+    );
     assert!(probe(&json), "{json}");
-    assert!(json["media_store"].as_str().is_some_and(|s| s.starts_with("local folder")));
+    assert!(json["media_store"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("local folder")));
     // The watchdog lease is held by this node.
     let leases = json["leases"].as_array().expect("leases");
     assert!(
-        leases.iter().any(|l| l["name"] == "watchdog" && l["owner"] == app.state.node.id.as_str() && l["live"] == true),
+        leases.iter().any(|l| l["name"] == "watchdog"
+            && l["owner"] == app.state.node.id.as_str()
+            && l["live"] == true),
         "{json}"
     );
 
@@ -98,8 +108,16 @@ async fn owners_get_one_alert_mail_per_cause_per_hour() {
 
     let mails = sink.wait_for(2, Duration::from_secs(20)).await;
     let subjects: Vec<String> = mails.iter().map(|m| m.subject()).collect();
-    assert!(subjects.iter().any(|s| s.contains("the disk is")), "{subjects:?}");
-    assert!(subjects.iter().any(|s| s.contains("node web-9~abcdef is gone")), "{subjects:?}");
+    assert!(
+        subjects.iter().any(|s| s.contains("the disk is")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("node web-9~abcdef is gone")),
+        "{subjects:?}"
+    );
     let disk = mails
         .iter()
         .find(|m| m.subject().contains("the disk is"))
@@ -107,12 +125,23 @@ async fn owners_get_one_alert_mail_per_cause_per_hour() {
     assert!(disk.text().contains("/admin/system"), "{}", disk.text());
     // The watchdog keeps checking every second: no second mail for a cause.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let subjects: Vec<String> = sink.mails_to(owner_email).iter().map(|m| m.subject()).collect();
+    let subjects: Vec<String> = sink
+        .mails_to(owner_email)
+        .iter()
+        .map(|m| m.subject())
+        .collect();
     for cause in ["the disk is", "node web-9~abcdef is gone"] {
-        assert_eq!(subjects.iter().filter(|s| s.contains(cause)).count(), 1, "{subjects:?}");
+        assert_eq!(
+            subjects.iter().filter(|s| s.contains(cause)).count(),
+            1,
+            "{subjects:?}"
+        );
     }
     // The System page lists what was sent.
-    let owner = app.login(owner_email, crate::common::admin::PASSWORD).await.unwrap_or_else(|_| panic!("login"));
+    let owner = app
+        .login(owner_email, crate::common::admin::PASSWORD)
+        .await
+        .unwrap_or_else(|_| panic!("login"));
     let page = owner.page("/admin/system").await;
     assert!(page.contains("web-9~abcdef") && page.contains("gone"));
 }

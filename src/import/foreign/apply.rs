@@ -45,7 +45,11 @@ pub struct ForeignReport {
 
 impl std::fmt::Display for ForeignReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let verb = if self.dry_run { "Would import" } else { "Imported" };
+        let verb = if self.dry_run {
+            "Would import"
+        } else {
+            "Imported"
+        };
         writeln!(
             f,
             "{verb} from {}: {} of {} pages ({} drafts, {} scheduled), {} images ({} already in the site), \
@@ -62,7 +66,11 @@ impl std::fmt::Display for ForeignReport {
             self.elapsed.as_secs_f64()
         )?;
         if self.already_there > 0 {
-            writeln!(f, "{} pages were imported before (left as they are).", self.already_there)?;
+            writeln!(
+                f,
+                "{} pages were imported before (left as they are).",
+                self.already_there
+            )?;
         }
         if !self.chapter_tree.is_empty() {
             writeln!(f, "Chapters:")?;
@@ -71,7 +79,10 @@ impl std::fmt::Display for ForeignReport {
             }
         }
         for (title, lines) in [
-            ("Missing images (give --uploads, or put them there):", &self.missing),
+            (
+                "Missing images (give --uploads, or put them there):",
+                &self.missing,
+            ),
             ("Not carried over:", &self.unmapped),
             ("Please check:", &self.notes),
         ] {
@@ -136,13 +147,15 @@ fn process_images(
         let ForeignImage::File { path, alt } = image else {
             continue;
         };
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let hash = media::pipeline::content_hash(&bytes, config);
         let processed = if known.contains(&hash) && store.has_files_blocking(runtime, &hash) {
             reused += 1;
             media::Processed::known(hash)
         } else if dry_run {
-            media::pipeline::decode(&bytes, config).map_err(|e| format!("{}: {e}", path.display()))?;
+            media::pipeline::decode(&bytes, config)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             media::Processed::known(hash)
         } else {
             let mut processed =
@@ -217,7 +230,11 @@ pub async fn apply(
         let mut chapter_counts: Vec<(String, usize)> = Vec::new();
         let mut todo = Vec::new();
         for page in series.pages {
-            page_urls.push((series.slug.clone(), page.slug.clone(), page.old_urls.clone()));
+            page_urls.push((
+                series.slug.clone(),
+                page.slug.clone(),
+                page.old_urls.clone(),
+            ));
             if let Some(ch) = &page.chapter {
                 let name = match &ch.volume {
                     Some(v) => format!("{v} / {}", ch.title),
@@ -230,7 +247,9 @@ pub async fn apply(
             }
             for image in &page.images {
                 if let ForeignImage::Missing { name } = image {
-                    report.missing.push(format!("{} (page “{}”)", name, page.title));
+                    report
+                        .missing
+                        .push(format!("{} (page “{}”)", name, page.title));
                 }
             }
             if existing.slugs.contains(&page.slug) {
@@ -243,9 +262,10 @@ pub async fn apply(
                 .filter(|i| matches!(i, ForeignImage::File { .. }))
                 .count();
             if files == 0 && !page.images.is_empty() {
-                report
-                    .failures
-                    .push((page.title.clone(), "none of its images was found".to_owned()));
+                report.failures.push((
+                    page.title.clone(),
+                    "none of its images was found".to_owned(),
+                ));
                 continue;
             }
             match page.status {
@@ -266,12 +286,15 @@ pub async fn apply(
             ProgressBar::hidden()
         };
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} images ({eta} left)")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} images ({eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         let prepared = {
             let media_config = config.media.clone();
-            let (store, runtime, known, bar) = (store.clone(), runtime.clone(), known.clone(), bar.clone());
+            let (store, runtime, known, bar) =
+                (store.clone(), runtime.clone(), known.clone(), bar.clone());
             let dry_run = options.dry_run;
             tokio::task::spawn_blocking(move || {
                 todo.into_par_iter()
@@ -350,11 +373,22 @@ pub async fn apply(
     }
     report.static_pages = comic.static_pages.len();
     if let (Some(db), false) = (db, options.dry_run) {
-        report.redirects = write_redirects(db, &comic.system, &page_urls, &comic.static_pages, &comic.redirects).await?;
+        report.redirects = write_redirects(
+            db,
+            &comic.system,
+            &page_urls,
+            &comic.static_pages,
+            &comic.redirects,
+        )
+        .await?;
     } else {
         report.redirects = page_urls.iter().map(|(_, _, u)| u.len()).sum::<usize>()
             + comic.redirects.len()
-            + comic.static_pages.iter().map(|s| s.old_urls.len()).sum::<usize>();
+            + comic
+                .static_pages
+                .iter()
+                .map(|s| s.old_urls.len())
+                .sum::<usize>();
     }
     report.elapsed = started.elapsed();
     Ok(report)
@@ -366,14 +400,17 @@ pub async fn apply(
 async fn clean_up(db: &Db, store: &media::store::MediaStore, hashes: &[String]) {
     let mut removed = 0;
     for hash in hashes {
-        let named: Result<i64, sqlx::Error> = sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE hash = ?")
-            .bind(hash)
-            .fetch_one(db)
-            .await;
+        let named: Result<i64, sqlx::Error> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE hash = ?")
+                .bind(hash)
+                .fetch_one(db)
+                .await;
         if named.is_ok_and(|n| n == 0) {
             match store.delete_hash(hash).await {
                 Ok(n) => removed += n,
-                Err(e) => tracing::warn!(%hash, error = %format!("{e:#}"), "cannot remove an image of the failed import"),
+                Err(e) => {
+                    tracing::warn!(%hash, error = %format!("{e:#}"), "cannot remove an image of the failed import")
+                }
             }
         }
     }
@@ -397,7 +434,9 @@ async fn write_redirects(
             continue;
         }
         let id = match series {
-            Some(slug) => crate::comics::series::find_by_slug(&mut tx, slug).await?.map(|s| s.id),
+            Some(slug) => crate::comics::series::find_by_slug(&mut tx, slug)
+                .await?
+                .map(|s| s.id),
             None => crate::comics::series::primary(&mut tx).await?.map(|s| s.id),
         };
         if let Some(id) = id {
@@ -444,17 +483,31 @@ async fn write_redirects(
         }
         for url in &page.old_urls {
             count += usize::from(
-                crate::comics::redirects::upsert(&mut tx, url, None, &format!("/{}", page.slug), system)
-                    .await?,
+                crate::comics::redirects::upsert(
+                    &mut tx,
+                    url,
+                    None,
+                    &format!("/{}", page.slug),
+                    system,
+                )
+                .await?,
             );
         }
     }
     for redirect in others {
         let to = match &redirect.to {
-            RedirectTarget::Chapter { series, slug } => format!("{}/chapter/{slug}", prefix(series)),
+            RedirectTarget::Chapter { series, slug } => {
+                format!("{}/chapter/{slug}", prefix(series))
+            }
             RedirectTarget::Archive { series } => format!("{}/archive", prefix(series)),
-            RedirectTarget::Feed { series, chapter: None } => format!("{}/feed.xml", prefix(series)),
-            RedirectTarget::Feed { series, chapter: Some(c) } => format!("{}/chapter/{c}/feed.xml", prefix(series)),
+            RedirectTarget::Feed {
+                series,
+                chapter: None,
+            } => format!("{}/feed.xml", prefix(series)),
+            RedirectTarget::Feed {
+                series,
+                chapter: Some(c),
+            } => format!("{}/chapter/{c}/feed.xml", prefix(series)),
             RedirectTarget::Character { name } => match crate::comics::Slug::from_text(name) {
                 Some(slug) => format!("/character/{}", slug.as_str()),
                 None => continue,
@@ -464,7 +517,9 @@ async fn write_redirects(
                 None => continue,
             },
             RedirectTarget::First { series } => {
-                let Some(first) = pages.iter().find(|(s, slug, _)| s == series && ids.contains_key(&(s.clone(), slug.clone()))) else {
+                let Some(first) = pages.iter().find(|(s, slug, _)| {
+                    s == series && ids.contains_key(&(s.clone(), slug.clone()))
+                }) else {
                     continue;
                 };
                 format!("{}/comic/{}", prefix(series), first.1)
@@ -479,9 +534,10 @@ async fn write_redirects(
             }
             RedirectTarget::Home => "/".to_owned(),
         };
-        count += usize::from(crate::comics::redirects::upsert(&mut tx, &redirect.from, None, &to, system).await?);
+        count += usize::from(
+            crate::comics::redirects::upsert(&mut tx, &redirect.from, None, &to, system).await?,
+        );
     }
     tx.commit().await?;
     Ok(count)
 }
-

@@ -44,7 +44,8 @@ pub async fn read(
         System::Folder => anyhow::bail!("a folder import is not a foreign one"),
         System::Wordpress => {
             let (export, uploads) = (source.to_owned(), uploads.map(ToOwned::to_owned));
-            tokio::task::spawn_blocking(move || wordpress::read(&export, uploads.as_deref())).await?
+            tokio::task::spawn_blocking(move || wordpress::read(&export, uploads.as_deref()))
+                .await?
         }
         System::Comiccontrol => comiccontrol::read(&url(), prefix, uploads).await,
         System::Grawlix => grawlix::read(&url(), prefix, uploads).await,
@@ -167,18 +168,34 @@ pub struct ForeignRedirect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedirectTarget {
     /// A chapter by its slug (in `series`, `None` = primary).
-    Chapter { series: Option<String>, slug: String },
+    Chapter {
+        series: Option<String>,
+        slug: String,
+    },
     /// The archive of a series.
-    Archive { series: Option<String> },
+    Archive {
+        series: Option<String>,
+    },
     /// The RSS feed of a series (or of one chapter).
-    Feed { series: Option<String>, chapter: Option<String> },
+    Feed {
+        series: Option<String>,
+        chapter: Option<String>,
+    },
     /// A character's page, by the character's name as in `characters`.
-    Character { name: String },
+    Character {
+        name: String,
+    },
     /// A tag's page, by the tag's name as in `tags`.
-    Tag { name: String },
+    Tag {
+        name: String,
+    },
     /// The first / the newest page.
-    First { series: Option<String> },
-    Latest { series: Option<String> },
+    First {
+        series: Option<String>,
+    },
+    Latest {
+        series: Option<String>,
+    },
     /// The home page.
     Home,
 }
@@ -216,7 +233,10 @@ pub fn plain_text(html: &str) -> String {
 mod tests {
     #[test]
     fn plain_text_drops_tags_but_keeps_a_lone_angle_bracket() {
-        assert_eq!(super::plain_text("Tom's <em>bold</em> move"), "Tom's bold move");
+        assert_eq!(
+            super::plain_text("Tom's <em>bold</em> move"),
+            "Tom's bold move"
+        );
         assert_eq!(super::plain_text("x < y &amp; z"), "x < y & z");
         assert_eq!(super::plain_text("Caf&eacute; &lt;3"), "Café <3");
     }

@@ -235,16 +235,20 @@ impl Wxr {
                 }
                 Event::End(_) => parser.end(),
                 Event::Text(t) => {
-                    let text = t.xml_content(quick_xml::XmlVersion::Implicit1_0).map_err(|e| {
-                        xml_error(path, reader.buffer_position(), &quick_xml::Error::from(e))
-                    })?;
+                    let text = t
+                        .xml_content(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|e| {
+                            xml_error(path, reader.buffer_position(), &quick_xml::Error::from(e))
+                        })?;
                     parser.text.push_str(&text);
                     None
                 }
                 Event::CData(c) => {
-                    let text = c.xml_content(quick_xml::XmlVersion::Implicit1_0).map_err(|e| {
-                        xml_error(path, reader.buffer_position(), &quick_xml::Error::from(e))
-                    })?;
+                    let text = c
+                        .xml_content(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|e| {
+                            xml_error(path, reader.buffer_position(), &quick_xml::Error::from(e))
+                        })?;
                     parser.text.push_str(&text);
                     None
                 }
@@ -491,7 +495,11 @@ fn attribute(e: &BytesStart, name: &[u8]) -> String {
     e.try_get_attribute(name)
         .ok()
         .flatten()
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
         .unwrap_or_default()
 }
 

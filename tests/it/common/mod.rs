@@ -364,7 +364,7 @@ pub fn page(
         title: title.to_owned(),
         published_at: Some(published_at),
         hide_date: false,
-                draft: false,
+        draft: false,
         hover_text: format!("hover of {title}"),
         transcript: format!("transcript of {title}"),
         notes: format!("notes of **{title}**"),
