@@ -16,6 +16,7 @@
 //! Nothing is evaluated: no Jinja, no hooks. The INI rules are those of
 //! `configparser` (a small parser below; no INI crate is in the tree).
 
+use super::text::{claim_unique, url_path};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -148,8 +149,8 @@ pub fn read_at(dir: &Path, now: i64) -> anyhow::Result<ForeignComic> {
             }
             Err(_) => None,
         };
-        let slug = unique(
-            Slug::from_text(&folder)
+        let slug = claim_unique(
+            &Slug::from_text(&folder)
                 .map(Slug::into_string)
                 .unwrap_or_else(|| "extra".to_owned()),
             &mut used_series,
@@ -523,8 +524,8 @@ fn read_comic(
         } else {
             let spec = chapters.entry(r.storyline.clone()).or_insert_with(|| {
                 let title = plain_text(&r.storyline);
-                let slug = unique(
-                    Slug::from_text(&title)
+                let slug = claim_unique(
+                    &Slug::from_text(&title)
                         .map(Slug::into_string)
                         .unwrap_or_else(|| "chapter".to_owned()),
                     &mut chapter_slugs,
@@ -542,7 +543,7 @@ fn read_comic(
             .or_else(|_| Slug::from_text(&r.name).ok_or(()))
             .map(Slug::into_string)
             .unwrap_or_else(|_| "page".to_owned());
-        r.page.slug = unique(wanted, &mut page_slugs);
+        r.page.slug = claim_unique(&wanted, &mut page_slugs);
         if r.page.slug != r.name {
             renamed.push(format!("{} → {}", r.name, r.page.slug));
         }
@@ -1263,28 +1264,6 @@ fn has_single_newline(md: &str) -> bool {
 
 // ---------------------------------------------------------------------------
 // addresses and slugs
-
-/// A path as a browser requests it: percent-encoded (spaces, non-ASCII).
-fn url_path(path: &str) -> String {
-    let mut url = url::Url::parse("http://old.invalid/").expect("a valid URL");
-    url.set_path(path);
-    url.path().to_owned()
-}
-
-/// `wanted`, or `wanted-2`, `wanted-3`… the first not in `used`.
-fn unique(wanted: String, used: &mut HashSet<String>) -> String {
-    if used.insert(wanted.clone()) {
-        return wanted;
-    }
-    let mut n = 2;
-    loop {
-        let candidate = format!("{wanted}-{n}");
-        if used.insert(candidate.clone()) {
-            return candidate;
-        }
-        n += 1;
-    }
-}
 
 fn plural(n: usize) -> &'static str {
     if n == 1 {

@@ -20,6 +20,8 @@
 //!   `<root><module>/<slug>/read-tag/<tag>`); a page whose slug is empty had
 //!   no address of its own.
 
+use super::mysql::{list_tables, text};
+use super::text::{claim_unique, encode_path, html_to_text};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -293,8 +295,7 @@ async fn read_from(
                 .or_else(|| Slug::from_text(&module.title))
                 .map(Slug::into_string)
                 .unwrap_or_else(|| format!("comic-{}", module.id));
-            let slug = unique(&base, &series_slugs);
-            series_slugs.insert(slug.clone());
+            let slug = claim_unique(&base, &mut series_slugs);
             Some(slug)
         };
         let opts = module_options.get(&module.id).cloned().unwrap_or_default();
@@ -505,8 +506,7 @@ fn read_module(
                     .or_else(|| Slug::from_text(&r.slug))
                     .map(Slug::into_string)
                     .unwrap_or_else(|| format!("page-{}", r.id));
-                let slug = unique(&wanted, &used);
-                used.insert(slug.clone());
+                let slug = claim_unique(&wanted, &mut used);
                 if r.slug.is_empty() {
                     comic.unmapped.push(format!(
                         "page “{title}” (cc:{}) had an empty slug (its title has no ASCII letter): ComicControl \
@@ -798,8 +798,7 @@ fn chapter_specs(
         let base = Slug::from_text(&title)
             .map(Slug::into_string)
             .unwrap_or_else(|| format!("chapter-{}", s.id));
-        let slug = unique(&base, &slugs);
-        slugs.insert(slug.clone());
+        let slug = claim_unique(&base, &mut slugs);
         order.push(slug.clone());
         if !s.thumbnail.trim().is_empty() {
             comic.unmapped.push(format!(
@@ -923,21 +922,6 @@ fn find_prefix(tables: &HashSet<String>, given: Option<&str>) -> anyhow::Result<
     }
 }
 
-async fn list_tables(conn: &mut MySqlConnection) -> anyhow::Result<HashSet<String>> {
-    let database: Option<String> = sqlx::query_scalar("SELECT CAST(DATABASE() AS CHAR)")
-        .fetch_one(&mut *conn)
-        .await?;
-    if database.is_none() {
-        bail!("the database URL names no database (mysql://user:password@host/DATABASE)");
-    }
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(names.into_iter().collect())
-}
-
 async fn table_columns(conn: &mut MySqlConnection, table: &str) -> anyhow::Result<HashSet<String>> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
@@ -964,24 +948,6 @@ async fn count(
             .fetch_one(&mut *conn)
             .await?,
     ))
-}
-
-fn text(row: &sqlx::mysql::MySqlRow, i: usize) -> String {
-    row.try_get::<Option<String>, _>(i)
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-}
-
-/// `base`, else `base-2`, `base-3`… not in `taken`.
-fn unique(base: &str, taken: &HashSet<String>) -> String {
-    if !taken.contains(base) {
-        return base.to_owned();
-    }
-    (2..)
-        .map(|n| format!("{base}-{n}"))
-        .find(|s| !taken.contains(s))
-        .unwrap_or_else(|| base.to_owned())
 }
 
 /// The path of the site root: `https://comic.example/sub/` → `/sub/`.
@@ -1011,21 +977,6 @@ fn root_path(root: &str, relativepath: &str) -> String {
         path.push('/');
     }
     path
-}
-
-/// Percent-encodes what a browser encodes in a path (WHATWG path set:
-/// controls, space, `"#<>?`{}` and every non-ASCII byte), so the address
-/// matches what readers' browsers request.
-fn encode_path(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if !(0x21..0x7f).contains(&b) || b"\"#<>?`{}".contains(&b) {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
 }
 
 /// Relative links in a news post pointed at the old site (`href="archive"`
@@ -1095,117 +1046,6 @@ fn relative_to_root(base: &url::Url, value: &str) -> Option<String> {
         out.push_str(f);
     }
     Some(out)
-}
-
-/// HTML as typed (a transcript) to plain text: tags dropped, entities
-/// decoded, whitespace collapsed as a browser does, one line per paragraph,
-/// list item, heading or `<br>`.
-fn html_to_text(html: &str) -> String {
-    const BLOCKS: &[&str] = &[
-        "p",
-        "div",
-        "li",
-        "ul",
-        "ol",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "tr",
-        "table",
-        "blockquote",
-        "pre",
-        "hr",
-        "dd",
-        "dt",
-        "dl",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "figure",
-        "figcaption",
-    ];
-    let mut lines: Vec<String> = vec![String::new()];
-    let mut in_pre = 0usize;
-    let mut rest = html;
-    let push_text = |lines: &mut Vec<String>, raw: &str, pre: bool| {
-        let decoded = decode_entities(raw);
-        if pre {
-            for (i, part) in decoded.split('\n').enumerate() {
-                if i > 0 {
-                    lines.push(String::new());
-                }
-                lines.last_mut().expect("one line at least").push_str(part);
-            }
-            return;
-        }
-        let line = lines.last_mut().expect("one line at least");
-        for c in decoded.chars() {
-            if c.is_whitespace() && c != '\u{a0}' {
-                if !line.is_empty() && !line.ends_with(' ') {
-                    line.push(' ');
-                }
-            } else {
-                line.push(if c == '\u{a0}' { ' ' } else { c });
-            }
-        }
-    };
-    while !rest.is_empty() {
-        let Some(lt) = rest.find('<') else {
-            push_text(&mut lines, rest, in_pre > 0);
-            break;
-        };
-        push_text(&mut lines, &rest[..lt], in_pre > 0);
-        let after = &rest[lt + 1..];
-        if after.starts_with("!--") {
-            rest = after.find("-->").map_or("", |i| &after[i + 3..]);
-            continue;
-        }
-        let Some(gt) = after.find('>') else {
-            push_text(&mut lines, &rest[lt..], in_pre > 0);
-            break;
-        };
-        let tag = &after[..gt];
-        rest = &after[gt + 1..];
-        let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if name.is_empty() {
-            // Not a tag (`a < b`): text.
-            push_text(&mut lines, &format!("<{tag}>"), in_pre > 0);
-            continue;
-        }
-        if !closing && (name == "script" || name == "style") {
-            let end = format!("</{name}");
-            rest = rest.to_ascii_lowercase().find(&end).map_or("", |i| {
-                let r = &rest[i..];
-                r.find('>').map_or("", |j| &r[j + 1..])
-            });
-            continue;
-        }
-        if name == "pre" {
-            in_pre = if closing {
-                in_pre.saturating_sub(1)
-            } else {
-                in_pre + 1
-            };
-        }
-        if name == "br"
-            || (BLOCKS.contains(&name.as_str())
-                && !lines.last().expect("one line").trim().is_empty())
-        {
-            lines.push(String::new());
-        }
-    }
-    let text: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
-    text.join("\n").trim_matches('\n').to_owned()
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@
 //! * titles are stored entity-encoded with `;` deleted; they are decoded
 //!   once; blog posts and transcripts are Markdown.
 
+use super::mysql::{list_tables, text};
+use super::text::{claim_unique, encode_path, html_to_text};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -280,8 +282,7 @@ async fn read_from(
                 .or_else(|| Slug::from_text(&decode_entities(&book.title)))
                 .map(Slug::into_string)
                 .unwrap_or_else(|| format!("book-{}", book.id));
-            let slug = unique(&base, &series_slugs);
-            series_slugs.insert(slug.clone());
+            let slug = claim_unique(&base, &mut series_slugs);
             Some(slug)
         };
         let rows: Vec<PageRow> = sqlx::query(&format!(
@@ -514,9 +515,7 @@ fn read_book(
                     .or_else(|| Slug::from_text(&title))
                     .map(Slug::into_string)
                     .unwrap_or_else(|| format!("page-{}", r.id));
-                let slug = unique(&base, &used);
-                used.insert(slug.clone());
-                slug
+                claim_unique(&base, &mut used)
             }
         };
         taken.insert(slug.clone());
@@ -747,8 +746,7 @@ impl Chapters<'_> {
         let base = Slug::from_text(&title)
             .map(Slug::into_string)
             .unwrap_or_else(|| format!("chapter-{inner}"));
-        let slug = unique(&base, &self.slugs);
-        self.slugs.insert(slug.clone());
+        let slug = claim_unique(&base, &mut self.slugs);
         let spec = ChapterSpec {
             volume: volume.map(|v| self.title(v)),
             slug,
@@ -924,53 +922,6 @@ fn find_prefix(tables: &HashSet<String>, given: Option<&str>) -> anyhow::Result<
     }
 }
 
-async fn list_tables(conn: &mut MySqlConnection) -> anyhow::Result<HashSet<String>> {
-    let database: Option<String> = sqlx::query_scalar("SELECT CAST(DATABASE() AS CHAR)")
-        .fetch_one(&mut *conn)
-        .await?;
-    if database.is_none() {
-        bail!("the database URL names no database (mysql://user:password@host/DATABASE)");
-    }
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(names.into_iter().collect())
-}
-
-fn text(row: &sqlx::mysql::MySqlRow, i: usize) -> String {
-    row.try_get::<Option<String>, _>(i)
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-}
-
-/// `base`, else `base-2`, `base-3`… not in `taken`.
-fn unique(base: &str, taken: &HashSet<String>) -> String {
-    if !taken.contains(base) {
-        return base.to_owned();
-    }
-    (2..)
-        .map(|n| format!("{base}-{n}"))
-        .find(|s| !taken.contains(s))
-        .unwrap_or_else(|| base.to_owned())
-}
-
-/// Percent-encodes what a browser encodes in a path (WHATWG path set:
-/// controls, space, `"#<>?`{}` and every non-ASCII byte).
-fn encode_path(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if !(0x21..0x7f).contains(&b) || b"\"#<>?`{}".contains(&b) {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
-}
-
 /// A transcript (Markdown, as Grawlix renders it with Parsedown) to plain
 /// text: rendered, then one line per paragraph, list item or line break.
 fn markdown_to_text(markdown: &str) -> String {
@@ -980,96 +931,6 @@ fn markdown_to_text(markdown: &str) -> String {
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
     html_to_text(&html)
-}
-
-/// HTML to plain text: tags dropped, entities decoded, whitespace collapsed
-/// as a browser does, one line per block or `<br>`.
-fn html_to_text(html: &str) -> String {
-    const BLOCKS: &[&str] = &[
-        "p",
-        "div",
-        "li",
-        "ul",
-        "ol",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "tr",
-        "table",
-        "blockquote",
-        "pre",
-        "hr",
-        "dd",
-        "dt",
-        "dl",
-    ];
-    let mut lines: Vec<String> = vec![String::new()];
-    let mut in_pre = 0usize;
-    let mut rest = html;
-    let push_text = |lines: &mut Vec<String>, raw: &str, pre: bool| {
-        let decoded = decode_entities(raw);
-        if pre {
-            for (i, part) in decoded.split('\n').enumerate() {
-                if i > 0 {
-                    lines.push(String::new());
-                }
-                lines.last_mut().expect("one line at least").push_str(part);
-            }
-            return;
-        }
-        let line = lines.last_mut().expect("one line at least");
-        for c in decoded.chars() {
-            if c.is_whitespace() && c != '\u{a0}' {
-                if !line.is_empty() && !line.ends_with(' ') {
-                    line.push(' ');
-                }
-            } else {
-                line.push(if c == '\u{a0}' { ' ' } else { c });
-            }
-        }
-    };
-    while !rest.is_empty() {
-        let Some(lt) = rest.find('<') else {
-            push_text(&mut lines, rest, in_pre > 0);
-            break;
-        };
-        push_text(&mut lines, &rest[..lt], in_pre > 0);
-        let after = &rest[lt + 1..];
-        let Some(gt) = after.find('>') else {
-            push_text(&mut lines, &rest[lt..], in_pre > 0);
-            break;
-        };
-        let tag = &after[..gt];
-        rest = &after[gt + 1..];
-        let closing = tag.starts_with('/');
-        let name = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if name.is_empty() {
-            continue;
-        }
-        if name == "pre" {
-            in_pre = if closing {
-                in_pre.saturating_sub(1)
-            } else {
-                in_pre + 1
-            };
-        }
-        if name == "br"
-            || (BLOCKS.contains(&name.as_str())
-                && !lines.last().expect("one line").trim().is_empty())
-        {
-            lines.push(String::new());
-        }
-    }
-    let text: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
-    text.join("\n").trim_matches('\n').to_owned()
 }
 
 #[cfg(test)]

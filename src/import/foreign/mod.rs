@@ -15,7 +15,9 @@ pub mod apply;
 pub mod comic_git;
 pub mod comiccontrol;
 pub mod grawlix;
+mod mysql;
 pub mod rarebit;
+mod text;
 pub mod wordpress;
 
 pub use crate::import::write::ChapterSpec;

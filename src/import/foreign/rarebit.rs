@@ -13,6 +13,7 @@
 //! JS literals: strings of the three kinds, numbers, arrays, objects,
 //! calls, names, `+`/`-`); nothing is executed.
 
+use super::text::{claim_unique, url_path};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -244,7 +245,7 @@ pub fn read(dir: &Path) -> anyhow::Result<ForeignComic> {
         let slug_base = Slug::from_text(&title)
             .map(Slug::into_string)
             .unwrap_or_else(|| format!("page-{n}"));
-        let slug = unique(slug_base, &mut used_slugs);
+        let slug = claim_unique(&slug_base, &mut used_slugs);
 
         pages.push(ForeignPage {
             source_id: format!("rarebit:pg{n}"),
@@ -504,8 +505,8 @@ fn read_chapters(
                 "archive section `{class}` has several headings: the first, {title:?}, names the chapter"
             ));
         }
-        let slug = unique(
-            Slug::from_text(&title)
+        let slug = claim_unique(
+            &Slug::from_text(&title)
                 .or_else(|| Slug::from_text(&class))
                 .map(Slug::into_string)
                 .unwrap_or_else(|| "chapter".to_owned()),
@@ -845,23 +846,6 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
         .strip_prefix('\u{feff}')
         .map(str::to_owned)
         .unwrap_or(text))
-}
-
-/// A path as a browser requests it: percent-encoded.
-fn url_path(path: &str) -> String {
-    let mut url = url::Url::parse("http://old.invalid/").expect("a valid URL");
-    url.set_path(path);
-    url.path().to_owned()
-}
-
-fn unique(wanted: String, used: &mut HashSet<String>) -> String {
-    if used.insert(wanted.clone()) {
-        return wanted;
-    }
-    (2..)
-        .map(|n| format!("{wanted}-{n}"))
-        .find(|c| used.insert(c.clone()))
-        .expect("an unused slug")
 }
 
 /// `page 3` / `pages 1, 2, 5–7`.
