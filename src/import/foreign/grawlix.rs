@@ -20,7 +20,7 @@
 //!   once; blog posts and transcripts are Markdown.
 
 use super::mysql::{list_tables, text};
-use super::text::{claim_unique, encode_path, html_to_text};
+use super::text::{claim_unique, encode_path, html_to_text, percent_decode};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -845,25 +845,6 @@ fn with_slash(path: &str) -> String {
     } else {
         format!("/{path}")
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The table prefix: `<p>book_page` with `<p>milieu`, `<p>book` and

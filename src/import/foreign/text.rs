@@ -20,6 +20,13 @@ pub fn claim_unique(wanted: &str, used: &mut HashSet<String>) -> String {
     slug
 }
 
+/// `%XX` escapes decoded (as UTF-8; a bad sequence becomes U+FFFD).
+pub fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// A path as a URL holds it (characters outside the path set escaped).
 pub fn url_path(path: &str) -> String {
     let mut url = url::Url::parse("http://old.invalid/").expect("a valid URL");

@@ -8,6 +8,7 @@
 //! import to a count, comments to counts), so memory grows with the comics'
 //! text, not with the file.
 
+use super::text::percent_decode;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -673,30 +674,6 @@ fn url_host(url: &str) -> Option<String> {
     let host = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
     let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
     (!host.is_empty()).then_some(host)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A relative path that stays inside `uploads/`.
