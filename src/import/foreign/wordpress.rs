@@ -2305,25 +2305,7 @@ impl<'w> Builder<'w> {
             match kind.plugin {
                 Plugin::ComicEasel | Plugin::Toocheke if first_of_type => {
                     let base = plan.base.as_str();
-                    out.push((
-                        self.site.path(&[base]),
-                        RedirectTarget::Archive {
-                            series: series.clone(),
-                        },
-                    ));
-                    out.push((
-                        self.site.path(&[base, "feed"]),
-                        RedirectTarget::Feed {
-                            series: series.clone(),
-                            chapter: None,
-                        },
-                    ));
-                    out.push((
-                        self.site.query(&format!("post_type={}", kind.post_type)),
-                        RedirectTarget::Archive {
-                            series: series.clone(),
-                        },
-                    ));
+                    self.archive_redirects(base, &kind.post_type, &series, &mut out);
                     self.chapter_redirects(
                         kind,
                         &|_, slug: &str| vec![vec!["chapter".to_owned(), slug.to_owned()]],
@@ -2383,25 +2365,7 @@ impl<'w> Builder<'w> {
                 Plugin::ComicEasel | Plugin::Toocheke => {}
                 Plugin::Webcomic => {
                     let base = plan.base.as_str();
-                    out.push((
-                        self.site.path(&[base]),
-                        RedirectTarget::Archive {
-                            series: series.clone(),
-                        },
-                    ));
-                    out.push((
-                        self.site.path(&[base, "feed"]),
-                        RedirectTarget::Feed {
-                            series: series.clone(),
-                            chapter: None,
-                        },
-                    ));
-                    out.push((
-                        self.site.query(&format!("post_type={}", kind.post_type)),
-                        RedirectTarget::Archive {
-                            series: series.clone(),
-                        },
-                    ));
+                    self.archive_redirects(base, &kind.post_type, &series, &mut out);
                     let storylines = format!("{base}-storyline");
                     let chain = |builder: &Builder<'w>, slug: &str| {
                         let mut path = builder.ancestors(&kind.chapters, slug);
@@ -2457,6 +2421,31 @@ impl<'w> Builder<'w> {
             }
         }
         redirects
+    }
+
+    /// A post type's archive (`/<base>/`, `?post_type=<type>`) and its feed.
+    fn archive_redirects(
+        &self,
+        base: &str,
+        post_type: &str,
+        series: &Option<String>,
+        out: &mut Vec<(String, RedirectTarget)>,
+    ) {
+        let archive = || RedirectTarget::Archive {
+            series: series.clone(),
+        };
+        out.push((self.site.path(&[base]), archive()));
+        out.push((
+            self.site.path(&[base, "feed"]),
+            RedirectTarget::Feed {
+                series: series.clone(),
+                chapter: None,
+            },
+        ));
+        out.push((
+            self.site.query(&format!("post_type={post_type}")),
+            archive(),
+        ));
     }
 
     /// `/chapter/<slug>/`, its feed and `?<taxonomy>=<slug>` for every
