@@ -8,26 +8,16 @@
 //! MariaDB.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use halftone::db::DbText;
 use serde_json::Value;
 
-use crate::common::{halftone_command, spawn_app, TestApp};
+use super::import_foreign::{expected, fixture, import, path_of, redirect_of, untexturize};
+use crate::common::{spawn_app, TestApp};
 
 // ---------------------------------------------------------------------------
 // Reading the fixtures
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
-
-fn expected(rel: &str) -> Value {
-    let text = std::fs::read_to_string(fixture(rel)).expect("expected.json");
-    serde_json::from_str(&text).expect("json")
-}
 
 fn text(v: &Value) -> &str {
     v.as_str().unwrap_or("")
@@ -42,25 +32,6 @@ fn strings(v: &Value) -> BTreeSet<String> {
         .iter()
         .filter_map(|s| s.as_str().map(str::to_owned))
         .collect()
-}
-
-/// The path (and query) of an old site's URL, as a browser requests it
-/// (percent-encoded).
-fn path_of(url: &str) -> String {
-    let url = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-    match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    }
-}
-
-/// WordPress shows texturized text (’ “ ” …); Halftone keeps what the
-/// author typed. Compare the two modulo that.
-fn untexturize(s: &str) -> String {
-    s.replace(['’', '‘'], "'")
-        .replace(['“', '”', '″'], "\"")
-        .replace('…', "...")
-        .replace("&#8217;", "'")
 }
 
 /// What a reader reads of an HTML fragment: tags removed, character
@@ -99,18 +70,6 @@ fn png_size(path: &Path) -> (i64, i64) {
 
 // ---------------------------------------------------------------------------
 // The command and the site
-
-fn import(app: &TestApp, args: &[&str]) -> String {
-    let output = halftone_command(app)
-        .arg("import")
-        .args(args)
-        .output()
-        .expect("halftone import");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "import failed:\n{text}");
-    text
-}
 
 #[derive(Debug)]
 struct SeriesRow {
@@ -246,18 +205,6 @@ async fn images(app: &TestApp, page_id: i64) -> Vec<(i64, i64, String)> {
     .await
     .expect("images");
     rows.into_iter().map(|(w, h, alt)| (w, h, alt.0)).collect()
-}
-
-async fn redirect_of(app: &TestApp, path: &str) -> (u16, String) {
-    let response = app.get(path).await;
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    (status, location)
 }
 
 /// An old address that is not one page (a chapter, a character, the
