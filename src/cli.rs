@@ -446,6 +446,9 @@ impl crate::media::sync::Progress for SyncProgress {
     fn start(&self, files: usize, bytes: u64) {
         self.bar.set_length(bytes);
         self.bar.set_message(format!("{files} files"));
+        if let Some(job) = &self.job {
+            job.set_total(bytes);
+        }
     }
 
     fn add(&self, bytes: u64) {
@@ -478,9 +481,9 @@ async fn media_sync(
     let job = match &db {
         Some(db) => {
             let node = crate::cluster::NodeId::command("media sync");
-            let total: u64 = source.list().await?.iter().map(|f| f.size).sum();
+            // The total is set when the sync has listed the source.
             Some(std::sync::Arc::new(
-                crate::cluster::jobs::Job::start(db, "media-sync", &node.id, total, &detail).await,
+                crate::cluster::jobs::Job::start(db, "media-sync", &node.id, 0, &detail).await,
             ))
         }
         None => None,

@@ -43,6 +43,11 @@ impl Job {
         job
     }
 
+    /// Once the size of the work is known.
+    pub fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+
     pub fn add(&self, n: u64) {
         self.done.fetch_add(n, Ordering::Relaxed);
     }
