@@ -51,6 +51,12 @@ pub async fn add(
             "Both addresses must be paths on this site, starting with / (like /comic/page-1/).",
         ));
     }
+    if redirects::normalize_url(from).len() > redirects::MAX_FROM {
+        return Ok(view::fail(
+            "/admin/redirects",
+            "That old address is too long to keep (shorten it, or drop its query string).",
+        ));
+    }
     if from.starts_with("/admin") || from.starts_with("/static/") || from.starts_with("/media/") {
         return Ok(view::fail(
             "/admin/redirects",

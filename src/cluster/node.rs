@@ -132,7 +132,12 @@ pub async fn list(db: &Db, timeout_secs: u64) -> Result<Vec<NodeRow>, sqlx::Erro
 async fn beat(services: &Services, started_at: i64, stats: &NodeStats) -> Result<(), sqlx::Error> {
     let node = &services.node;
     let now = crate::db::now();
-    let json = serde_json::to_string(stats).unwrap_or_else(|_| "{}".to_owned());
+    // The column holds 8,000 characters: long error lines give way first.
+    let mut stats = stats.clone();
+    let mut json = serde_json::to_string(&stats).unwrap_or_else(|_| "{}".to_owned());
+    while json.len() > 7_500 && stats.errors.pop().is_some() {
+        json = serde_json::to_string(&stats).unwrap_or_else(|_| "{}".to_owned());
+    }
     let updated = sqlx::query("UPDATE nodes SET seen_at = ?, stats = ? WHERE id = ?")
         .bind(now)
         .bind(&json)

@@ -95,8 +95,12 @@ pub fn normalize_url(url: &str) -> String {
     }
 }
 
+/// The longest normalised address kept (the column's size).
+pub const MAX_FROM: usize = 700;
+
 /// Adds (or repoints) a redirect. Returns false when `from` is where the
-/// target already lives (a redirect to itself would loop).
+/// target already lives (a redirect to itself would loop) or is longer
+/// than [`MAX_FROM`] once normalised.
 pub async fn upsert(
     conn: &mut AnyConnection,
     from: &str,
@@ -105,7 +109,7 @@ pub async fn upsert(
     source: &str,
 ) -> Result<bool, sqlx::Error> {
     let from = normalize_url(from);
-    if from == normalize_url(to_path) {
+    if from == normalize_url(to_path) || from.len() > MAX_FROM {
         return Ok(false);
     }
     sqlx::query("DELETE FROM redirects WHERE from_path = ?")

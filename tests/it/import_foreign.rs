@@ -11,18 +11,18 @@ use halftone::db::DbText;
 
 use crate::common::{halftone_command, spawn_app, TestApp};
 
-fn fixture(rel: &str) -> PathBuf {
+pub(super) fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(rel)
 }
 
-fn expected(rel: &str) -> serde_json::Value {
+pub(super) fn expected(rel: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(fixture(rel)).expect("expected.json");
     serde_json::from_str(&text).expect("json")
 }
 
-fn import(app: &TestApp, args: &[&str]) -> String {
+pub(super) fn import(app: &TestApp, args: &[&str]) -> String {
     let output = halftone_command(app)
         .arg("import")
         .args(args)
@@ -36,19 +36,23 @@ fn import(app: &TestApp, args: &[&str]) -> String {
 
 /// WordPress shows texturized text (’ “ ” – …); Halftone keeps what the
 /// author typed. Compare the two modulo that.
-fn untexturize(s: &str) -> String {
+pub(super) fn untexturize(s: &str) -> String {
     s.replace(['’', '‘'], "'")
         .replace(['“', '”', '″'], "\"")
         .replace('…', "...")
         .replace("&#8217;", "'")
 }
 
-/// The path of an absolute URL of the old site.
-fn path_of(url: &str) -> String {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    match after_scheme.find('/') {
-        Some(i) => after_scheme[i..].to_owned(),
-        None => "/".to_owned(),
+/// The path (and query) of an old site's URL, as a browser requests it
+/// (percent-encoded).
+/// The path and query of an old site's URL (absolute, or already a path),
+/// escaped as a browser sends it.
+pub(super) fn path_of(url: &str) -> String {
+    let base = url::Url::parse("http://old.invalid/").expect("base");
+    let url = base.join(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
     }
 }
 
@@ -122,7 +126,7 @@ async fn image_sizes(app: &TestApp, slug: &str) -> Vec<(i64, i64)> {
     .expect("images")
 }
 
-async fn redirect_of(app: &TestApp, path: &str) -> (u16, String) {
+pub(super) async fn redirect_of(app: &TestApp, path: &str) -> (u16, String) {
     let response = app.get(path).await;
     let status = response.status().as_u16();
     let location = response
@@ -421,6 +425,13 @@ async fn redirects_are_managed_in_the_admin_and_never_hide_a_page() {
         .follow(bad)
         .await
         .contains("must be paths on this site"));
+    // An address too long to keep once escaped is refused with a reason,
+    // not a database error.
+    let long = format!("/{}", "é".repeat(200));
+    let too_long = owner
+        .post("/admin/redirects", &[("from", &long), ("to", &to)])
+        .await;
+    assert!(owner.follow(too_long).await.contains("too long"));
     let own = owner
         .post("/admin/redirects", &[("from", &to), ("to", &to)])
         .await;
