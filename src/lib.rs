@@ -10,6 +10,7 @@ pub mod cache;
 pub mod cli;
 pub mod cluster;
 pub mod comics;
+pub mod comments;
 pub mod config;
 pub mod db;
 pub mod demo;

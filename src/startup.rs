@@ -94,6 +94,40 @@ impl Services {
             .publish("content", serde_json::json!({ "generation": generation }))
             .await;
     }
+
+    /// Something on one page changed that no list shows (its comments):
+    /// only that page's cached entries are dropped, on every node.
+    pub async fn page_changed(&self, page: crate::comics::PageId) {
+        let keys = match self.page_cache_keys(page).await {
+            Ok(keys) => keys,
+            Err(error) => {
+                tracing::warn!(%error, "cannot tell which pages to drop; dropping all");
+                return self.content_changed().await;
+            }
+        };
+        self.cache.invalidate_keys(&keys).await;
+        self.events
+            .publish("cache-keys", serde_json::json!({ "keys": keys }))
+            .await;
+    }
+
+    /// Every path a page's content is cached under: its permalink, its
+    /// series' home (which shows the latest page) and its comments.
+    async fn page_cache_keys(&self, page: crate::comics::PageId) -> Result<Vec<String>, sqlx::Error> {
+        let mut keys = vec![format!("/comments/{}", page.0)];
+        let Some((series, slug)) = crate::comments::page_place(&self.db, page).await? else {
+            return Ok(keys);
+        };
+        let site = crate::site::SiteData::load(&self.db, &self.assets).await?;
+        let urls = site.urls(self.config.base_url());
+        let series = crate::comics::SeriesId(series);
+        let home = urls.home(series);
+        keys.push(urls.comic(series, &slug));
+        keys.push(format!("{}/", home.trim_end_matches('/')));
+        keys.push(home);
+        keys.dedup();
+        Ok(keys)
+    }
 }
 
 /// Everything handlers share. Cheap to clone through `web::Data`.
@@ -104,6 +138,8 @@ pub struct AppState {
     /// Who may read `/metrics` without the token.
     pub metrics_allowed: halftone_protocol::net::TrustedProxies,
     pub login_limiter: LoginLimiter,
+    /// Comments (and transcripts) per network (see `comments::policy`).
+    pub comment_limiter: crate::comments::policy::Limiter,
     /// Open editor websockets per session (capped).
     pub editor_sockets: crate::admin::ws::Sockets,
     /// Settings, series and menu, shared by every page.
@@ -259,6 +295,7 @@ impl Application {
             proxies,
             metrics_allowed,
             login_limiter: LoginLimiter::new(),
+            comment_limiter: Default::default(),
             editor_sockets: Default::default(),
             site_data: Default::default(),
             analytics: crate::analytics::Reporter::start(&config_analytics),
@@ -384,6 +421,13 @@ fn spawn_invalidation_listener(state: &web::Data<AppState>) {
             match events.recv().await {
                 Ok(event) if event.topic == "content" => {
                     cache.invalidate_from_peer(event.data["generation"].as_u64().unwrap_or(0));
+                }
+                Ok(event) if event.topic == "cache-keys" => {
+                    let keys: Vec<String> = event.data["keys"]
+                        .as_array()
+                        .map(|keys| keys.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default();
+                    cache.drop_local(&keys);
                 }
                 Ok(_) => {}
                 // Missed events: drop everything to be safe.

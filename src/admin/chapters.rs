@@ -83,6 +83,12 @@ pub struct ChapterForm {
     description: String,
     #[serde(default)]
     volume: String,
+    /// Shown before the chapter's pages (empty: none).
+    #[serde(default)]
+    content_warning: String,
+    /// "1": readers confirm they are adults before the images show.
+    #[serde(default)]
+    age_gate: Option<String>,
 }
 
 fn chapters_url(series: Option<i64>) -> String {
@@ -156,6 +162,17 @@ pub async fn chapter_update(
         Ok(false) => return Err(AppError::NotFound),
         Err(back) => return Ok(back),
     }
+    let warning = match forms::content_warning(&form.content_warning) {
+        Ok(w) => w,
+        Err(e) => return Ok(view::fail(&back, &e)),
+    };
+    comics::chapters::set_warning(
+        &state.db,
+        ChapterId(*path),
+        warning,
+        form.age_gate.is_some(),
+    )
+    .await?;
     state.content_changed().await;
     Ok(view::ok(&back, "Chapter saved."))
 }

@@ -53,3 +53,15 @@ pub fn saved<T>(
         Err(WriteError::Db(e)) => Err(e.into()),
     }
 }
+
+/// A content warning typed in a form: trimmed, one line, at most 300 characters.
+pub fn content_warning(text: &str) -> Result<&str, String> {
+    let text = text.trim();
+    if text.chars().count() > 300 {
+        return Err("A content warning can be at most 300 characters long.".into());
+    }
+    if text.contains(['\n', '\r']) {
+        return Err("A content warning is one line.".into());
+    }
+    Ok(text)
+}

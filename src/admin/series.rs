@@ -40,6 +40,12 @@ pub struct SeriesForm {
     tagline: String,
     #[serde(default)]
     description: String,
+    /// Shown before every page of the series (empty: none).
+    #[serde(default)]
+    content_warning: String,
+    /// "1": readers confirm they are adults before the images show.
+    #[serde(default)]
+    age_gate: Option<String>,
 }
 
 pub async fn series_create(
@@ -98,6 +104,17 @@ pub async fn series_update(
         Ok(()) => {}
         Err(back) => return Ok(back),
     }
+    let warning = match forms::content_warning(&form.content_warning) {
+        Ok(w) => w,
+        Err(e) => return Ok(view::fail("/admin/series", &e)),
+    };
+    comics::series::set_warning(
+        &state.db,
+        SeriesId(*path),
+        warning,
+        form.age_gate.is_some(),
+    )
+    .await?;
     state.content_changed().await;
     Ok(view::ok("/admin/series", "Series saved."))
 }

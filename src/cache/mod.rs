@@ -22,6 +22,10 @@
 //!   at once (own node directly; others through the `content` event and the
 //!   shared generation in Redis). Coarse but always correct; a small site
 //!   refills with one render per page.
+//! - A change that touches one page only (a comment approved) drops just
+//!   that page's keys (`invalidate_keys`: here, in Redis, and on the other
+//!   nodes through the `cache-keys` event). A render that started before
+//!   the drop is not stored, so it cannot bring the old page back.
 //! - Personal responses are never stored: requests with a session cookie
 //!   bypass the cache (see `reader::response`).
 
@@ -80,6 +84,8 @@ pub struct PageCache {
     /// When a key's render last failed (Unix ms): requests that waited for
     /// that render share its failure instead of queueing up to fail one by one.
     failures: moka::sync::Cache<String, i64>,
+    /// Keys dropped one by one lately (Unix ms of the drop).
+    dropped: moka::sync::Cache<String, i64>,
     /// Bumped on every content change seen by this node.
     generation: AtomicU64,
     /// The generation shared through Redis (part of the Redis keys).
@@ -194,6 +200,10 @@ impl PageCache {
                 .time_to_live(Duration::from_secs(5))
                 .max_capacity(100_000)
                 .build(),
+            dropped: moka::sync::Cache::builder()
+                .time_to_live(Duration::from_secs(120))
+                .max_capacity(100_000)
+                .build(),
             generation: AtomicU64::new(0),
             shared_generation: AtomicU64::new(0),
             shared,
@@ -240,6 +250,28 @@ impl PageCache {
             .fetch_max(generation, Ordering::AcqRel);
         metrics::counter!("halftone_cache_invalidations_total").increment(1);
         generation
+    }
+
+    /// One page changed here: drop its keys on this node and in Redis (the
+    /// caller tells the other nodes).
+    pub async fn invalidate_keys(&self, keys: &[String]) {
+        self.drop_local(keys);
+        if let Some(shared) = &self.shared {
+            let generation = self.shared_generation.load(Ordering::Acquire);
+            for key in keys {
+                shared.delete(&shared.page_key(generation, key)).await;
+            }
+        }
+        metrics::counter!("halftone_cache_key_invalidations_total").increment(keys.len() as u64);
+    }
+
+    /// One page changed on another node.
+    pub fn drop_local(&self, keys: &[String]) {
+        let now = entry::now_ms();
+        for key in keys {
+            self.dropped.insert(key.clone(), now);
+            self.local.invalidate(key);
+        }
     }
 
     /// Content changed on another node.
@@ -292,11 +324,12 @@ impl PageCache {
         actix_web::rt::spawn(async move {
             let _guard = guard;
             let generation = cache.generation.load(Ordering::Acquire);
+            let started = entry::now_ms();
             let outcome = render().await;
             match outcome {
                 Ok(rendered) => {
                     cache.breaker.close();
-                    cache.store(&key, rendered, generation).await;
+                    cache.store(&key, rendered, generation, started).await;
                 }
                 Err(error) => {
                     cache.record_failure(&key, &error);
@@ -412,12 +445,13 @@ impl PageCache {
             }
         }
         let started = std::time::Instant::now();
+        let started_ms = entry::now_ms();
         match render().await {
             Ok(rendered) => {
                 metrics::histogram!("halftone_render_seconds")
                     .record(started.elapsed().as_secs_f64());
                 self.breaker.close();
-                let entry = self.store(&key, rendered, generation).await;
+                let entry = self.store(&key, rendered, generation, started_ms).await;
                 Ok((entry, Outcome::Miss))
             }
             Err(error @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
@@ -434,12 +468,20 @@ impl PageCache {
         }
     }
 
-    async fn store(&self, key: &str, rendered: Rendered, generation: u64) -> Arc<Entry> {
+    async fn store(
+        &self,
+        key: &str,
+        rendered: Rendered,
+        generation: u64,
+        started_ms: i64,
+    ) -> Arc<Entry> {
         metrics::counter!("halftone_renders_total").increment(1);
         self.renders.fetch_add(1, Ordering::Relaxed);
         let entry = Arc::new(Entry::new(rendered, generation));
-        // A page rendered before a content change must not be stored as current.
-        if generation == self.generation.load(Ordering::Acquire) {
+        // A page rendered before a content change (of the site, or of this
+        // page alone) must not be stored as current.
+        let dropped_since = self.dropped.get(key).is_some_and(|at| at >= started_ms);
+        if generation == self.generation.load(Ordering::Acquire) && !dropped_since {
             self.local.insert(key.to_owned(), entry.clone());
             if let Some(shared) = &self.shared {
                 let shared_key =

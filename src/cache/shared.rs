@@ -130,6 +130,10 @@ impl SharedLayer {
             .await;
     }
 
+    pub async fn delete(&self, key: &str) {
+        let _: Option<i64> = self.run(redis::cmd("DEL").arg(key).clone()).await;
+    }
+
     /// The shared content generation (0 when unknown).
     pub async fn generation(&self) -> Option<u64> {
         self.run::<Option<u64>>(redis::cmd("GET").arg(self.generation_key()).clone())

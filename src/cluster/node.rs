@@ -247,6 +247,13 @@ async fn watchdog(services: Services) {
                 if due {
                     last_checks = Some(Instant::now());
                     super::alerts::check_all(&services).await;
+                    let signer = crate::newsletter::tokens::Signer::load(
+                        &services.db,
+                        services.config.newsletter.secret.as_ref(),
+                    )
+                    .await
+                    .ok();
+                    crate::comments::mail::watchdog(&services, signer).await;
                 }
             }
             Ok(false) => last_checks = None,

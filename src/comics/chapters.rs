@@ -8,7 +8,7 @@ use crate::db::Db;
 macro_rules! select_chapters {
     () => {
         "SELECT c.id, c.series_id, c.volume_id, v.title AS volume_title, c.slug, c.title, \
-         c.description, c.position FROM chapters c LEFT JOIN volumes v ON v.id = c.volume_id"
+         c.description, c.position, c.content_warning, c.age_gate FROM chapters c LEFT JOIN volumes v ON v.id = c.volume_id"
     };
 }
 
@@ -180,6 +180,22 @@ pub async fn update(
     .map_err(super::WriteError::on(slug))?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The warning (and age gate) shown before every page of the chapter.
+pub async fn set_warning(
+    db: &Db,
+    id: ChapterId,
+    warning: &str,
+    age_gate: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE chapters SET content_warning = ?, age_gate = ? WHERE id = ?")
+        .bind(warning)
+        .bind(i64::from(age_gate))
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
 }
 
 /// A new chapter at the end of its series, in a volume (made if needed).

@@ -120,6 +120,10 @@ pub struct Series {
     pub tagline: String,
     pub description: String,
     pub position: i64,
+    /// Shown before every page's images of this series (a chapter's or a
+    /// page's own warning comes first); with `age_gate` it asks for 18+.
+    pub content_warning: String,
+    pub age_gate: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
@@ -132,6 +136,8 @@ pub struct Chapter {
     pub title: String,
     pub description: String,
     pub position: i64,
+    pub content_warning: String,
+    pub age_gate: i64,
 }
 
 /// A comic page as readers see it, with its chapter's names joined in.
@@ -155,9 +161,14 @@ pub struct Page {
     pub notes: String,
     pub content_warning: String,
     pub updated_at: i64,
+    /// Readers may not comment on this page (the author closed it).
+    pub comments_closed: i64,
     pub chapter_slug: Option<String>,
     pub chapter_title: Option<String>,
     pub chapter_position: Option<i64>,
+    /// The chapter's own warning and age gate (see `Series`).
+    pub chapter_warning: Option<String>,
+    pub chapter_gate: Option<i64>,
 }
 
 /// One image of a page, with what is needed to build its `<picture>`.

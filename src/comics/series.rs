@@ -9,7 +9,7 @@ use crate::db::Db;
 /// Every series, primary first. Small table: read whole per request.
 pub async fn list(db: &Db) -> Result<Vec<Series>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, slug, title, tagline, description, position FROM series ORDER BY position, id",
+        "SELECT id, slug, title, tagline, description, position, content_warning, age_gate FROM series ORDER BY position, id",
     )
     .fetch_all(db)
     .await
@@ -53,7 +53,7 @@ pub async fn find_by_slug(
     slug: &str,
 ) -> Result<Option<Series>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, slug, title, tagline, description, position FROM series WHERE slug = ?",
+        "SELECT id, slug, title, tagline, description, position, content_warning, age_gate FROM series WHERE slug = ?",
     )
     .bind(slug)
     .fetch_optional(conn)
@@ -63,7 +63,7 @@ pub async fn find_by_slug(
 /// The primary series (first by position), if any.
 pub async fn primary(conn: &mut AnyConnection) -> Result<Option<Series>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, slug, title, tagline, description, position FROM series ORDER BY position, id LIMIT 1",
+        "SELECT id, slug, title, tagline, description, position, content_warning, age_gate FROM series ORDER BY position, id LIMIT 1",
     )
     .fetch_optional(conn)
     .await
@@ -87,6 +87,22 @@ pub async fn update(
         .await
         .map(|_| ())
         .map_err(super::WriteError::on(slug))
+}
+
+/// The warning (and age gate) shown before every page of the series.
+pub async fn set_warning(
+    db: &Db,
+    id: SeriesId,
+    warning: &str,
+    age_gate: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE series SET content_warning = ?, age_gate = ? WHERE id = ?")
+        .bind(warning)
+        .bind(i64::from(age_gate))
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
 }
 
 /// The "new series" use case: appended after the others, in its own write

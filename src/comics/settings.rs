@@ -27,6 +27,44 @@ pub struct SiteSettings {
     pub heading_font: String,
     /// The media id of the logo shown in place of the title, if any.
     pub logo: Option<i64>,
+    /// The support/links block on every page: one `Label | https://…` per line.
+    pub links: String,
+    /// AI-scraping protection (all on by default, see `reader::seo`):
+    /// robots.txt rules for AI crawlers, `X-Robots-Tag: noai, noimageai`,
+    /// a TDMRep rights reservation.
+    pub ai_robots: bool,
+    pub ai_header: bool,
+    pub ai_tdm: bool,
+    /// Refuse full-size images to other sites' pages (hotlinking).
+    pub refuse_hotlinks: bool,
+    /// Comment moderation rules.
+    pub comments: crate::comments::policy::Rules,
+}
+
+/// A link of the support block.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SupportLink {
+    pub label: String,
+    pub url: String,
+}
+
+/// Parses the support block (`Label | https://…` per line); lines that are
+/// not a label and an http(s) address are skipped.
+pub fn support_links(text: &str) -> Vec<SupportLink> {
+    text.lines()
+        .filter_map(|line| {
+            let (label, url) = line.split_once('|')?;
+            let (label, url) = (label.trim(), url.trim());
+            let ok = !label.is_empty()
+                && (url.starts_with("https://") || url.starts_with("http://"))
+                && url::Url::parse(url).is_ok();
+            ok.then(|| SupportLink {
+                label: label.chars().take(60).collect(),
+                url: url.to_owned(),
+            })
+        })
+        .take(12)
+        .collect()
 }
 
 impl Default for SiteSettings {
@@ -37,6 +75,7 @@ impl Default for SiteSettings {
 
 impl SiteSettings {
     fn from_map(mut map: HashMap<String, String>) -> Self {
+        let comments = crate::comments::policy::Rules::from_map(&map);
         let mut take =
             |key: &str, default: &str| map.remove(key).unwrap_or_else(|| default.to_owned());
         Self {
@@ -51,6 +90,12 @@ impl SiteSettings {
             accent: take("look.accent", ""),
             heading_font: take("look.heading_font", ""),
             logo: take("look.logo", "").parse().ok(),
+            links: take("site.links", ""),
+            ai_robots: take("ai.robots", "1") == "1",
+            ai_header: take("ai.header", "1") == "1",
+            ai_tdm: take("ai.tdm", "1") == "1",
+            refuse_hotlinks: take("ai.hotlinks", "0") == "1",
+            comments,
         }
     }
 }

@@ -23,6 +23,12 @@ const MAC_BYTES: usize = 16;
 pub enum Purpose {
     Confirm,
     Unsubscribe,
+    /// Comments: confirm reply notices for an address (the "subscriber" is
+    /// the comment that asked), stop them, and the comment form's ticket
+    /// (the "subscriber" is the moment it was issued).
+    CommenterConfirm,
+    CommenterUnsubscribe,
+    CommentTicket,
 }
 
 impl Purpose {
@@ -30,6 +36,9 @@ impl Purpose {
         match self {
             Purpose::Confirm => "c",
             Purpose::Unsubscribe => "u",
+            Purpose::CommenterConfirm => "cc",
+            Purpose::CommenterUnsubscribe => "cu",
+            Purpose::CommentTicket => "t",
         }
     }
 }
@@ -51,6 +60,9 @@ impl Claim {
         let purpose = match parts.next()? {
             "c" => Purpose::Confirm,
             "u" => Purpose::Unsubscribe,
+            "cc" => Purpose::CommenterConfirm,
+            "cu" => Purpose::CommenterUnsubscribe,
+            "t" => Purpose::CommentTicket,
             _ => return None,
         };
         let subscriber = parts.next()?.parse().ok()?;

@@ -23,6 +23,8 @@ struct ComicTemplate {
     is_home: bool,
     /// Set on the admin's preview: a banner says so and robots stay away.
     preview: bool,
+    /// Comments under the page (None: switched off for the site).
+    comments: Option<super::comments::CommentsView>,
 }
 
 #[derive(Serialize)]
@@ -39,11 +41,24 @@ pub struct PageView {
     pub transcript: String,
     pub notes_html: String,
     pub content_warning: String,
+    /// What is shown before the images: the page's warning, else its
+    /// chapter's, else its series'; with an age gate from either.
+    pub warning: Option<WarningView>,
     pub chapter: Option<LinkView>,
     pub images: Vec<Picture>,
     pub tags: Vec<LinkView>,
     pub characters: Vec<LinkView>,
     pub nav: NavView,
+}
+
+#[derive(Serialize, Clone)]
+pub struct WarningView {
+    pub text: String,
+    /// Readers confirm they are 18 or older.
+    pub adult: bool,
+    /// What the reader's browser remembers an answer for
+    /// (`page-3`, `chapter-2`, `series-1`).
+    pub scope: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -148,6 +163,7 @@ async fn render_page(
     let navigation = comics::pages::navigation(&state.db, &page, now).await?;
     let labels = comics::taxonomy::labels_for_page(&state.db, page.id).await?;
     let view = page_view(site, &page, &images, &labels, navigation, 0, true);
+    let comments = super::comments::block(state, site, &page).await?;
 
     let path = if is_home {
         site.urls.home(page.series_id)
@@ -182,6 +198,7 @@ async fn render_page(
             page: view,
             is_home,
             preview: false,
+            comments,
         },
     )?;
     Ok(Rendered::html(body))
@@ -212,6 +229,7 @@ pub async fn render_preview(
             page: view,
             is_home: false,
             preview: true,
+            comments: None,
         },
     )?;
     Ok(response::html(body))
@@ -265,6 +283,7 @@ pub fn page_view(
             String::new()
         },
         content_warning: page.content_warning.clone(),
+        warning: warning_for(site, page),
         chapter: page.chapter_slug.as_ref().map(|slug| LinkView {
             title: page.chapter_title.clone().unwrap_or_default(),
             url: urls.chapter(series, slug),
@@ -285,6 +304,36 @@ pub fn page_view(
             archive: urls.archive(series),
         },
     }
+}
+
+/// The warning readers see before a page's images (see `WarningView`).
+pub fn warning_for(site: &Site, page: &Page) -> Option<WarningView> {
+    let series = site.series.iter().find(|s| s.id == page.series_id);
+    let chapter_gate = page.chapter_gate.unwrap_or(0) != 0;
+    let series_gate = series.is_some_and(|s| s.age_gate != 0);
+    let chapter_text = page.chapter_warning.clone().unwrap_or_default();
+    let series_text = series.map(|s| s.content_warning.clone()).unwrap_or_default();
+    let (text, scope) = if !page.content_warning.trim().is_empty() {
+        (page.content_warning.clone(), format!("page-{}", page.id.0))
+    } else if !chapter_text.trim().is_empty() || chapter_gate {
+        (chapter_text, format!("chapter-{}", page.chapter_id.map_or(0, |c| c.0)))
+    } else if !series_text.trim().is_empty() || series_gate {
+        (series_text, format!("series-{}", page.series_id.0))
+    } else {
+        return None;
+    };
+    let adult = chapter_gate || series_gate;
+    // An age gate is remembered for the whole series: a reader confirms once.
+    let scope = if adult {
+        format!("adult-{}", page.series_id.0)
+    } else {
+        scope
+    };
+    Some(WarningView {
+        text: text.trim().to_owned(),
+        adult,
+        scope,
+    })
 }
 
 fn json_ld(site: &Site, page: &Page, view: &PageView) -> String {

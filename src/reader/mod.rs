@@ -6,6 +6,7 @@
 pub mod archive;
 pub mod assets;
 pub mod comic;
+pub mod comments;
 pub mod errors;
 pub mod legacy;
 pub mod path;
@@ -43,6 +44,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/subscribe/confirm", web::post().to(subscribe::confirm))
         .route("/unsubscribe", web::get().to(subscribe::unsubscribe_page))
         .route("/unsubscribe", web::post().to(subscribe::unsubscribe))
+        .service(
+            web::scope("/comments")
+                // A transcript is long; 20,000 characters of UTF-8 and the rest.
+                .app_data(web::FormConfig::default().limit(128 * 1024))
+                .route("/ticket", web::get().to(comments::ticket))
+                .route("/confirm", web::get().to(comments::confirm_page))
+                .route("/confirm", web::post().to(comments::confirm))
+                .route("/unsubscribe", web::get().to(comments::unsubscribe_page))
+                .route("/unsubscribe", web::post().to(comments::unsubscribe))
+                .route("/{page}", web::get().to(comments::list))
+                .route("/{page}", web::post().to(comments::post))
+                .route("/{id}/edit", web::post().to(comments::edit))
+                .route("/{id}/delete", web::post().to(comments::delete)),
+        )
+        .service(
+            web::resource("/transcripts/{page}")
+                .app_data(web::FormConfig::default().limit(128 * 1024))
+                .route(web::post().to(comments::post_transcript)),
+        )
         .configure(legacy::routes)
         .configure(series_routes)
         .route("/{slug}", web::get().to(static_pages::show));

@@ -20,6 +20,36 @@ pub fn to_html(markdown: &str) -> String {
         .to_string()
 }
 
+/// A reader's comment: a small, safe subset. Paragraphs, emphasis, code,
+/// quotes, lists and links (`rel="nofollow ugc noopener"`, http(s) and
+/// mailto only); headings, images, tables and raw HTML are not rendered
+/// (raw HTML is shown as the text the reader typed).
+pub fn comment_to_html(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Tag, TagEnd};
+    if markdown.trim().is_empty() {
+        return String::new();
+    }
+    let parser = Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+        // A heading is a paragraph here: readers do not get to shout.
+        Event::Start(Tag::Heading { .. }) => Event::Start(Tag::Paragraph),
+        Event::End(TagEnd::Heading(_)) => Event::End(TagEnd::Paragraph),
+        other => other,
+    });
+    let mut raw = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut raw, parser);
+    ammonia::Builder::empty()
+        .add_tags([
+            "p", "br", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+        ])
+        .add_tag_attributes("a", ["href"])
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("nofollow ugc noopener"))
+        .clean(&raw)
+        .to_string()
+}
+
 /// Plain text of Markdown, for descriptions and feed summaries.
 pub fn to_text(markdown: &str, max_chars: usize) -> String {
     use pulldown_cmark::{Event, TagEnd};
@@ -63,6 +93,20 @@ mod tests {
             html.contains("rel=\"noopener noreferrer nofollow\""),
             "{html}"
         );
+    }
+
+    #[test]
+    fn comments_get_a_small_safe_subset() {
+        let html = comment_to_html(
+            "# Big\n\n**ok** <b onmouseover=x>hi</b> ![i](https://e.x/i.png) [a](https://e.x) [j](javascript:alert(1)) [r](/admin)",
+        );
+        assert!(html.contains("<strong>ok</strong>"), "{html}");
+        assert!(!html.contains("<h1"), "{html}");
+        assert!(html.contains("&lt;b onmouseover=x&gt;"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("rel=\"nofollow ugc noopener\""), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(!html.contains("href=\"/admin\""), "{html}");
     }
 
     #[test]
