@@ -462,6 +462,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             // then headers and compression; error pages render innermost.
             .wrap(ErrorHandlers::new().default_handler(reader::errors::render_error_page))
             .wrap(from_fn(reader::legacy::old_links))
+            .wrap(from_fn(reader::ai::protect))
             .wrap(Compress::default())
             .wrap(crate::http::security_headers(&state.config))
             .wrap(from_fn(crate::http::request_context))

@@ -344,3 +344,61 @@ pub async fn save_settings(
     state.content_changed().await;
     Ok(view::ok("/admin/settings", "Settings saved."))
 }
+
+#[derive(Deserialize)]
+pub struct ReadersForm {
+    #[serde(default)]
+    links: String,
+    #[serde(default)]
+    ai_robots: Option<String>,
+    #[serde(default)]
+    ai_header: Option<String>,
+    #[serde(default)]
+    ai_tdm: Option<String>,
+    #[serde(default)]
+    refuse_hotlinks: Option<String>,
+}
+
+/// `POST /admin/settings/readers`: the support block and AI-scraping protection.
+pub async fn save_readers(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<ReadersForm>,
+) -> Result<HttpResponse, AppError> {
+    require_owner(&session)?;
+    let back = "/admin/settings";
+    let links = form.links.replace("\r\n", "\n");
+    let mut kept = Vec::new();
+    for (n, line) in links.lines().map(str::trim).enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        if settings::support_links(line).is_empty() {
+            return Ok(view::fail(
+                back,
+                &format!(
+                    "Line {} of the support links is not “Label | https://…”: {line}",
+                    n + 1
+                ),
+            ));
+        }
+        kept.push(line);
+    }
+    if kept.len() > 12 {
+        return Ok(view::fail(back, "At most 12 support links."));
+    }
+    let flag = |v: &Option<String>| if v.is_some() { "1" } else { "0" };
+    settings::save_all(
+        &state.db,
+        &[
+            ("site.links", &kept.join("\n")),
+            ("ai.robots", flag(&form.ai_robots)),
+            ("ai.header", flag(&form.ai_header)),
+            ("ai.tdm", flag(&form.ai_tdm)),
+            ("ai.hotlinks", flag(&form.refuse_hotlinks)),
+        ],
+    )
+    .await?;
+    state.content_changed().await;
+    Ok(view::ok(back, "Saved: readers see it now."))
+}

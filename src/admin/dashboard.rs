@@ -25,6 +25,8 @@ struct DashboardTemplate {
     hiatus: bool,
     /// For the owner: no recent verified backup, or the last one failed.
     backup_warning: Option<String>,
+    /// Comments (and reader transcripts) waiting for approval.
+    pending_comments: i64,
 }
 
 #[derive(Serialize)]
@@ -82,6 +84,7 @@ pub async fn show(
     };
     let ctx = DashboardTemplate {
         backup_warning,
+            pending_comments: crate::comments::pending_count(&state.db).await?,
         chrome,
         drafts,
         scheduled,

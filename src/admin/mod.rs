@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod backups;
 pub mod chapters;
 pub mod characters;
+pub mod comments;
 pub mod dashboard;
 pub mod editor;
 pub mod forms;
@@ -74,6 +75,19 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
         ),
         (Method::POST, "/media", post().to(upload::upload)),
         (Method::POST, "/markdown", post().to(upload::markdown)),
+        (Method::GET, "/comments", get().to(comments::queue)),
+        (Method::POST, "/comments/bulk", post().to(comments::bulk)),
+        (Method::POST, "/comments/rules", post().to(comments::save_rules)),
+        (
+            Method::POST,
+            "/comments/page/{page}",
+            post().to(comments::close),
+        ),
+        (
+            Method::POST,
+            "/comments/{id}/reply",
+            post().to(comments::reply),
+        ),
         (Method::GET, "/characters", get().to(characters::list)),
         (Method::POST, "/characters", post().to(characters::create)),
         (Method::GET, "/characters/{id}", get().to(characters::edit)),
@@ -214,6 +228,11 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
         ),
         (Method::POST, "/backups", post().to(backups::start)),
         (Method::GET, "/settings", get().to(accounts::site_settings)),
+        (
+            Method::POST,
+            "/settings/readers",
+            post().to(accounts::save_readers),
+        ),
         (
             Method::POST,
             "/settings",

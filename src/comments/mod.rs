@@ -373,20 +373,13 @@ pub async fn page_place(db: &Db, page: PageId) -> Result<Option<(i64, String)>, 
 
 /// An approved transcript becomes the page's: on the page row (readers and
 /// search see it) and as a new revision of the newest draft (so the
-/// author's next publish keeps it). Refused when the page got a transcript
-/// meanwhile, or when the draft moved on while we wrote (try again).
+/// author's next publish keeps it). Refused when the page has a transcript.
 pub async fn apply_transcript(
     db: &Db,
     page: PageId,
     text: &str,
 ) -> Result<TranscriptOutcome, sqlx::Error> {
     use crate::comics::editing::{self, SaveOutcome};
-    let Some((revision, mut draft)) = editing::head(db, page).await? else {
-        return Ok(TranscriptOutcome::Missing);
-    };
-    if !draft.transcript.trim().is_empty() {
-        return Ok(TranscriptOutcome::HasOne);
-    }
     let done = sqlx::query("UPDATE pages SET transcript = ?, updated_at = ? WHERE id = ? AND transcript = ''")
         .bind(text)
         .bind(db::now())
@@ -394,19 +387,39 @@ pub async fn apply_transcript(
         .execute(db)
         .await?;
     if done.rows_affected() == 0 {
-        return Ok(TranscriptOutcome::HasOne);
+        return Ok(match editing::editable(db, page).await? {
+            Some(_) => TranscriptOutcome::HasOne,
+            None => TranscriptOutcome::Missing,
+        });
     }
-    draft.transcript = text.to_owned();
-    match editing::save_draft(db, page, revision, &draft, None).await? {
-        SaveOutcome::Saved { revision } => Ok(TranscriptOutcome::Applied { revision }),
-        SaveOutcome::Conflict { .. } => Ok(TranscriptOutcome::Applied { revision }),
-        SaveOutcome::NotFound => Ok(TranscriptOutcome::Missing),
+    // The newest draft gets it too, unless the author typed one meanwhile.
+    // An autosave racing us makes the save a conflict: read again and retry.
+    for _ in 0..5 {
+        let Some((revision, mut draft)) = editing::head(db, page).await? else {
+            return Ok(TranscriptOutcome::Missing);
+        };
+        if !draft.transcript.trim().is_empty() {
+            return Ok(TranscriptOutcome::Applied { revision, draft: Box::new(draft) });
+        }
+        draft.transcript = text.to_owned();
+        match editing::save_draft(db, page, revision, &draft, None).await? {
+            SaveOutcome::Saved { revision } => {
+                return Ok(TranscriptOutcome::Applied { revision, draft: Box::new(draft) })
+            }
+            SaveOutcome::Conflict { .. } => continue,
+            SaveOutcome::NotFound => return Ok(TranscriptOutcome::Missing),
+        }
     }
+    Err(sqlx::Error::Protocol("the page's draft kept changing; try again".into()))
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum TranscriptOutcome {
-    Applied { revision: i64 },
+    /// On the page and in its newest draft (revision), which editors are told of.
+    Applied {
+        revision: i64,
+        draft: Box<crate::comics::editing::PageDraft>,
+    },
     HasOne,
     Missing,
 }

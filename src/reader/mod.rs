@@ -3,6 +3,7 @@
 //! Handlers are thin: load the `Site`, call one or a few domain queries
 //! (a fixed number per page, never one per item), build one template struct.
 
+pub mod ai;
 pub mod archive;
 pub mod assets;
 pub mod comic;
@@ -26,6 +27,7 @@ use crate::feeds;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(comic::home))
         .route("/robots.txt", web::get().to(seo::robots))
+        .route("/.well-known/tdmrep.json", web::get().to(ai::tdmrep))
         .route("/sitemap.xml", web::get().to(seo::sitemap))
         .route("/cast", web::get().to(taxonomy::cast))
         .route("/tag/{slug}", web::get().to(taxonomy::tag))

@@ -17,17 +17,21 @@ pub async fn robots(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    response::page(
-        &state,
-        &req,
-        |state| async move { Ok(render_robots(&state)) },
-    )
+    response::page(&state, &req, |state| async move {
+        let site = Site::load(&state, None).await?;
+        Ok(render_robots(&state, site.settings.ai_robots))
+    })
     .await
 }
 
-fn render_robots(state: &AppState) -> Rendered {
+fn render_robots(state: &AppState, refuse_ai: bool) -> Rendered {
+    let ai = if refuse_ai {
+        super::ai::robots_rules()
+    } else {
+        String::new()
+    };
     let body = format!(
-        "User-agent: *\nAllow: /\nDisallow: /admin\nDisallow: /random\nDisallow: /bookmarks\n\nSitemap: {}/sitemap.xml\n",
+        "{ai}User-agent: *\nAllow: /\nDisallow: /admin\nDisallow: /random\nDisallow: /bookmarks\nDisallow: /comments/\n\nSitemap: {}/sitemap.xml\n",
         state.config.base_url()
     );
     Rendered {

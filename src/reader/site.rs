@@ -171,6 +171,8 @@ impl Site {
             year: chrono::Utc::now().format("%Y").to_string(),
             analytics: self.analytics.clone(),
             newsletter: self.newsletter,
+            support: crate::comics::settings::support_links(&self.settings.links),
+            tdm_reservation: self.settings.ai_tdm,
             hiatus: self.settings.hiatus.then(|| {
                 if self.settings.hiatus_message.trim().is_empty() {
                     "The comic is taking a short break. New pages will be back soon!".to_owned()
@@ -205,6 +207,10 @@ pub struct Chrome {
     pub analytics: Option<String>,
     /// Offer the newsletter's subscribe form in the footer.
     pub newsletter: bool,
+    /// The creator's support and profile links (Patreon, Ko-fi, shop, …).
+    pub support: Vec<crate::comics::settings::SupportLink>,
+    /// Reserve text-and-data-mining rights in the page (TDMRep).
+    pub tdm_reservation: bool,
 }
 
 /// The logo as the header shows it: at most 64 px tall (CSS), from the
