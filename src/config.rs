@@ -62,6 +62,7 @@ pub struct Config {
     pub newsletter: NewsletterConfig,
     pub backup: BackupConfig,
     pub cluster: ClusterConfig,
+    pub comments: CommentsConfig,
     pub debug: DebugConfig,
     /// The file these settings came from, when there was one (backups keep
     /// a copy of it).
@@ -107,6 +108,29 @@ impl AnalyticsConfig {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// `[comments]`: the anti-flood limits of the comment form (the moderation
+/// rules themselves are site settings, changed in the admin).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommentsConfig {
+    /// Comments one network may send at once…
+    pub burst: u32,
+    /// …then one per this many seconds.
+    pub every_secs: u64,
+    /// A form sent sooner after its ticket was issued is a bot's.
+    pub min_seconds: i64,
+}
+
+impl Default for CommentsConfig {
+    fn default() -> Self {
+        Self {
+            burst: 5,
+            every_secs: 60,
+            min_seconds: 3,
+        }
+    }
 }
 
 /// `[cluster]`: how nodes announce themselves, share singleton work and
@@ -409,6 +433,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             log: LogConfig::default(),
             cluster: ClusterConfig::default(),
+            comments: CommentsConfig::default(),
             database: DatabaseConfig::default(),
             media: MediaConfig::default(),
             email: EmailConfig::default(),

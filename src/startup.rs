@@ -295,7 +295,7 @@ impl Application {
             proxies,
             metrics_allowed,
             login_limiter: LoginLimiter::new(),
-            comment_limiter: Default::default(),
+            comment_limiter: crate::comments::policy::Limiter::new(&config_for_node.comments),
             editor_sockets: Default::default(),
             site_data: Default::default(),
             analytics: crate::analytics::Reporter::start(&config_analytics),

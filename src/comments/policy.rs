@@ -218,21 +218,19 @@ fn check_fields(rules: &Rules, s: &Submission<'_>) -> Result<(), Refusal> {
 }
 
 /// Comments per network (the login limit's client key): a few at once,
-/// then one a minute.
+/// then one a minute (`[comments]` in the configuration).
 pub struct Limiter(DefaultKeyedRateLimiter<IpAddr>);
 
-impl Default for Limiter {
-    fn default() -> Self {
-        let burst = NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN);
+impl Limiter {
+    pub fn new(config: &crate::config::CommentsConfig) -> Self {
+        let burst = NonZeroU32::new(config.burst).unwrap_or(NonZeroU32::MIN);
         Self(RateLimiter::keyed(
-            Quota::with_period(Duration::from_secs(60))
+            Quota::with_period(Duration::from_secs(config.every_secs.max(1)))
                 .unwrap_or(Quota::per_minute(NonZeroU32::MIN))
                 .allow_burst(burst),
         ))
     }
-}
 
-impl Limiter {
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
         use governor::clock::{Clock, DefaultClock};
         if self.0.len() > 10_000 {

@@ -9,7 +9,7 @@
 //!   small page; either way a refused comment comes back with the reader's
 //!   text, never lost.
 //! - The form needs a ticket (`GET /comments/ticket`, signed, no database):
-//!   a form sent sooner than `MIN_SECONDS` after its ticket is a bot's.
+//!   a form sent sooner than `comments.min_seconds` after its ticket is a bot's.
 //!   Without script the first send returns the form with a ticket filled in.
 //! - The posting browser gets an edit token (kept in its localStorage, only
 //!   its hash stored) to edit or withdraw the comment for a few minutes.
@@ -32,8 +32,6 @@ use crate::newsletter::tokens::{Claim, Purpose, TokenError};
 use crate::render::markdown;
 use crate::startup::AppState;
 
-/// A person takes at least this long to read a page and type a comment.
-pub const MIN_SECONDS: i64 = 3;
 /// A ticket is good for a day (a reader may leave the tab open).
 const TICKET_SECS: i64 = 86_400;
 
@@ -348,7 +346,7 @@ async fn submit(
     // The time check comes after the fields: a reader whose text is wrong
     // hears about the text first.
     match ticket_age(state, &form.ticket).await? {
-        Some(age) if age >= MIN_SECONDS => {}
+        Some(age) if age >= state.config.comments.min_seconds => {}
         _ => {
             metrics::counter!("halftone_comments_total", "result" => "too-soon").increment(1);
             return refuse(Refusal::TooSoon, form).await;

@@ -14,6 +14,7 @@ mod browser;
 mod cache;
 mod cli;
 mod cluster;
+mod comments;
 mod feeds;
 mod health;
 mod import;
