@@ -338,6 +338,34 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
     .await;
     assert_eq!((status, to.as_str()), (301, "/feed.xml"));
 
+    // Readers' comments came along under their pages, threads and statuses
+    // kept: approved ones shown (a reply under its thread), the pending one
+    // in the moderation queue, the blog post's reported as not carried over.
+    assert!(
+        report.contains("5 readers' comments") && report.contains("1 comments on blog posts and pages"),
+        "{report}"
+    );
+    let page = crate::common::html(&app.page("/comic/page-1-arrival").await);
+    assert_eq!(
+        crate::common::select_text(&page, ".comment-threads > li > .comment .comment-body"),
+        vec!["Great start! Can't wait for more."]
+    );
+    assert_eq!(
+        crate::common::select_text(&page, ".comment-replies .comment-body"),
+        vec!["Thanks! Next page on Friday."]
+    );
+    let cafe = app.page("/comic/cafe-quotes").await;
+    assert!(cafe.contains("Zoë") && !cafe.contains("&lt;b&gt;bold&lt;"), "{cafe}");
+    let pending: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT c.author_name, c.parent_id FROM comments c WHERE c.status = 'pending'",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].0, "Reader Two");
+    assert!(pending[0].1.is_some(), "a reply to a reply hangs under the thread");
+
     // The admin sees the redirects.
     let owner = app.owner().await;
     let list = owner.page("/admin/redirects").await;
@@ -359,6 +387,7 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
     );
     assert_eq!(pages(&app).await.len(), rows.len(), "{again}");
     assert!(again.contains("imported before"), "{again}");
+    assert!(again.contains(" 0 readers' comments"), "{again}");
     eprintln!(
         "comic-easel fixture: {} pages imported in {:.2} s",
         rows.len(),

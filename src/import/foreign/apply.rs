@@ -32,6 +32,8 @@ pub struct ForeignReport {
     pub images_reused: usize,
     pub static_pages: usize,
     pub redirects: usize,
+    /// Readers' comments written (a re-run writes none again).
+    pub comments: usize,
     /// Images the source names that were not found.
     pub missing: Vec<String>,
     /// Pages skipped, with why.
@@ -53,7 +55,7 @@ impl std::fmt::Display for ForeignReport {
         writeln!(
             f,
             "{verb} from {}: {} of {} pages ({} drafts, {} scheduled), {} images ({} already in the site), \
-             {} static pages, {} old addresses redirected, in {:.1} s.",
+             {} static pages, {} old addresses redirected, {} readers' comments, in {:.1} s.",
             self.system,
             self.imported,
             self.pages,
@@ -63,6 +65,7 @@ impl std::fmt::Display for ForeignReport {
             self.images_reused,
             self.static_pages,
             self.redirects,
+            self.comments,
             self.elapsed.as_secs_f64()
         )?;
         if self.already_there > 0 {
@@ -219,7 +222,7 @@ pub async fn apply(
     // the import fails before a row names them.
     let mut new_hashes: Vec<String> = Vec::new();
     // Old addresses of pages, by (series slug, page slug), for after the write.
-    let mut page_urls: Vec<(Option<String>, String, Vec<String>)> = Vec::new();
+    let mut page_urls: Vec<PageExtras> = Vec::new();
     for series in comic.series {
         let existing = match db {
             Some(db) => write::Existing::load(db, series.slug.as_deref()).await?,
@@ -234,6 +237,7 @@ pub async fn apply(
                 series.slug.clone(),
                 page.slug.clone(),
                 page.old_urls.clone(),
+                page.comments.clone(),
             ));
             if let Some(ch) = &page.chapter {
                 let name = match &ch.volume {
@@ -373,7 +377,7 @@ pub async fn apply(
     }
     report.static_pages = comic.static_pages.len();
     if let (Some(db), false) = (db, options.dry_run) {
-        report.redirects = write_redirects(
+        (report.redirects, report.comments) = write_redirects(
             db,
             &comic.system,
             &page_urls,
@@ -382,7 +386,8 @@ pub async fn apply(
         )
         .await?;
     } else {
-        report.redirects = page_urls.iter().map(|(_, _, u)| u.len()).sum::<usize>()
+        report.comments = page_urls.iter().map(|(_, _, _, c)| c.len()).sum();
+        report.redirects = page_urls.iter().map(|(_, _, u, _)| u.len()).sum::<usize>()
             + comic.redirects.len()
             + comic
                 .static_pages
@@ -417,19 +422,29 @@ async fn clean_up(db: &Db, store: &media::store::MediaStore, hashes: &[String]) 
     tracing::info!(removed, "failed import: its new media files removed");
 }
 
-/// Static pages, then every old address, in one transaction.
+/// A page's series and slug, its old addresses and its readers' comments.
+type PageExtras = (
+    Option<String>,
+    String,
+    Vec<String>,
+    Vec<crate::comments::import::ForeignComment>,
+);
+
+/// Static pages, every old address and the readers' comments, in one
+/// transaction. Returns (redirects, comments) written.
 async fn write_redirects(
     db: &Db,
     system: &str,
-    pages: &[(Option<String>, String, Vec<String>)],
+    pages: &[PageExtras],
     statics: &[super::ForeignStatic],
     others: &[super::ForeignRedirect],
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<(usize, usize)> {
+    let mut comments = 0;
     let mut tx = db.begin_write().await?;
     let mut count = 0;
     let mut series_ids: HashMap<Option<String>, crate::comics::SeriesId> = HashMap::new();
     let mut ids: HashMap<(Option<String>, String), i64> = HashMap::new();
-    for (series, _, _) in pages {
+    for (series, _, _, _) in pages {
         if series_ids.contains_key(series) {
             continue;
         }
@@ -450,10 +465,16 @@ async fn write_redirects(
         Some(slug) => format!("/series/{slug}"),
         None => String::new(),
     };
-    for (series, slug, urls) in pages {
+    for (series, slug, urls, page_comments) in pages {
         let Some(page) = ids.get(&(series.clone(), slug.clone())) else {
             continue;
         };
+        comments += crate::comments::import::write(
+            &mut tx,
+            crate::comics::PageId(*page),
+            page_comments,
+        )
+        .await?;
         let to = format!("{}/comic/{slug}", prefix(series));
         for url in urls {
             count += usize::from(
@@ -517,7 +538,7 @@ async fn write_redirects(
                 None => continue,
             },
             RedirectTarget::First { series } => {
-                let Some(first) = pages.iter().find(|(s, slug, _)| {
+                let Some(first) = pages.iter().find(|(s, slug, _, _)| {
                     s == series && ids.contains_key(&(s.clone(), slug.clone()))
                 }) else {
                     continue;
@@ -539,5 +560,5 @@ async fn write_redirects(
         );
     }
     tx.commit().await?;
-    Ok(count)
+    Ok((count, comments))
 }

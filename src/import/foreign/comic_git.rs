@@ -500,6 +500,7 @@ fn read_comic(
                 characters,
                 images,
                 old_urls: vec![url_path(&format!("{comic_base}/comic/{name}/"))],
+                comments: Vec::new(),
             },
             name,
         });

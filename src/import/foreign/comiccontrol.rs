@@ -619,6 +619,7 @@ fn read_module(
             characters: Vec::new(),
             images: vec![image],
             old_urls,
+            comments: Vec::new(),
         });
     }
     // Halftone lists chapters as their first pages come; say so when the

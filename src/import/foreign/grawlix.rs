@@ -607,6 +607,7 @@ fn read_book(
             characters: Vec::new(),
             images,
             old_urls,
+            comments: Vec::new(),
         });
     }
     if !ties.is_empty() {

@@ -135,6 +135,8 @@ pub struct ForeignPage {
     /// Every address this page answered at (path and query, no host):
     /// `/comic/page-1/`, `/?p=16`, `/?post_type=comic&p=16`, `/2024/03/page-1/`.
     pub old_urls: Vec<String>,
+    /// Readers' comments on the page, with their threads and statuses.
+    pub comments: Vec<crate::comments::import::ForeignComment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

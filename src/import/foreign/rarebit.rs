@@ -269,6 +269,7 @@ pub fn read(dir: &Path) -> anyhow::Result<ForeignComic> {
             characters: Vec::new(),
             images,
             old_urls: page_paths.iter().map(|p| format!("{p}?pg={n}")).collect(),
+            comments: Vec::new(),
         });
     }
 

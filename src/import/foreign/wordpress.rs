@@ -120,6 +120,50 @@ impl Comments {
     }
 }
 
+/// A `<wp:comment>` as the export has it.
+#[derive(Debug, Default, Clone)]
+struct RawComment {
+    id: u64,
+    author: String,
+    email: String,
+    date_gmt: String,
+    date: String,
+    content: String,
+    approved: String,
+    kind: String,
+    parent: u64,
+}
+
+impl RawComment {
+    /// Ours: readers' comments only (pingbacks and trackbacks are not
+    /// conversation), decoded to plain text.
+    fn foreign(&self) -> Option<crate::comments::import::ForeignComment> {
+        use crate::comments::import::{ForeignComment, ForeignStatus as S};
+        if matches!(self.kind.trim(), "pingback" | "trackback") {
+            return None;
+        }
+        let status = match self.approved.trim() {
+            "1" => S::Approved,
+            "spam" => S::Spam,
+            "trash" | "post-trashed" => S::Deleted,
+            _ => S::Pending,
+        };
+        let created_at = parse_date(&self.date_gmt)
+            .or_else(|| parse_date(&self.date))
+            .map(|d| d.and_utc().timestamp())
+            .unwrap_or(0);
+        Some(ForeignComment {
+            source: format!("wordpress:{}", self.id),
+            parent_source: (self.parent != 0).then(|| format!("wordpress:{}", self.parent)),
+            author_name: decode_entities(self.author.trim()),
+            author_email: self.email.trim().to_lowercase(),
+            body: super::text::html_to_text(&self.content),
+            created_at,
+            status,
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 struct Item {
     id: u64,
@@ -140,6 +184,7 @@ struct Item {
     terms: Vec<ItemTerm>,
     meta: Vec<(String, String)>,
     comments: Comments,
+    raw_comments: Vec<RawComment>,
 }
 
 impl Item {
@@ -355,7 +400,7 @@ struct Parser {
     item: Option<Item>,
     term: Option<Term>,
     meta: (String, String),
-    comment: Option<(String, String)>,
+    comment: Option<RawComment>,
 }
 
 impl Parser {
@@ -419,14 +464,20 @@ impl Parser {
                     }
                 }
             }
-            (b"wp:comment", b"wp:comment_approved") => {
+            (b"wp:comment", field) => {
                 if let Some(c) = &mut self.comment {
-                    c.0 = text;
-                }
-            }
-            (b"wp:comment", b"wp:comment_type") => {
-                if let Some(c) = &mut self.comment {
-                    c.1 = text;
+                    match field {
+                        b"wp:comment_id" => c.id = text.trim().parse().unwrap_or(0),
+                        b"wp:comment_author" => c.author = text,
+                        b"wp:comment_author_email" => c.email = text,
+                        b"wp:comment_date" => c.date = text,
+                        b"wp:comment_date_gmt" => c.date_gmt = text,
+                        b"wp:comment_content" => c.content = text,
+                        b"wp:comment_approved" => c.approved = text,
+                        b"wp:comment_type" => c.kind = text,
+                        b"wp:comment_parent" => c.parent = text.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
                 }
             }
             (b"item", field) => {
@@ -456,8 +507,9 @@ impl Parser {
                     }
                     b"wp:postmeta" => item.meta.push(std::mem::take(&mut self.meta)),
                     b"wp:comment" => {
-                        if let Some((approved, kind)) = self.comment.take() {
-                            item.comments.count(&approved, &kind);
+                        if let Some(comment) = self.comment.take() {
+                            item.comments.count(&comment.approved, &comment.kind);
+                            item.raw_comments.push(comment);
                         }
                     }
                     _ => {}
@@ -1919,6 +1971,7 @@ impl<'w> Builder<'w> {
                 characters,
                 images,
                 old_urls,
+                comments: item.raw_comments.iter().filter_map(RawComment::foreign).collect(),
             },
         })
     }
@@ -2567,23 +2620,19 @@ impl<'w> Builder<'w> {
         let wxr = self.wxr;
         let c = wxr.comments;
         let unmapped = &mut self.report.unmapped;
-        if c.approved > 0 {
+        // Comments under comic pages come along (`ForeignPage::comments`,
+        // statuses kept); comments under blog posts and pages have nowhere
+        // to go.
+        let elsewhere: usize = wxr
+            .posts
+            .iter()
+            .filter(|i| !kinds.iter().any(|k| k.post_type == i.post_type))
+            .map(|i| i.raw_comments.iter().filter(|c| c.foreign().is_some()).count())
+            .sum();
+        if elsewhere > 0 {
             unmapped.push(format!(
-                "{} approved comments: not imported until comments exist",
-                c.approved
+                "{elsewhere} comments on blog posts and pages: not imported (comments live under comic pages)"
             ));
-        }
-        let dropped: Vec<String> = [
-            (c.pending, "awaiting moderation"),
-            (c.spam, "spam"),
-            (c.trash, "in the trash"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
-        if !dropped.is_empty() {
-            unmapped.push(format!("comments {}: not imported", dropped.join(", ")));
         }
         if c.pings > 0 {
             unmapped.push(format!(
@@ -3441,7 +3490,6 @@ mod tests {
         let (ce, _) = load("comic-easel");
         let unmapped = ce.comic.unmapped.join("\n");
         for line in [
-            "approved comments: not imported until comments exist",
             "locations taxonomy: 3 terms",
             "comics by a second author",
             "character descriptions",
