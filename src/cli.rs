@@ -69,6 +69,8 @@ pub enum Command {
         /// `grawlix` (their MySQL database, read only), `comic-git` and
         /// `rarebit` (their site folders). Old links keep working: every
         /// address the old site answered redirects to the new page.
+        /// `disqus`: a Disqus export's comments, into the pages they were
+        /// made on (import the comic first).
         #[arg(long, value_enum, default_value_t = crate::import::foreign::System::Folder)]
         from: crate::import::foreign::System,
         /// WordPress: the `wp-content/uploads` folder (images not found are
@@ -221,6 +223,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&config).await?;
             db.migrate().await?;
             db.close().await;
+        }
+        Command::Import {
+            dir,
+            from: crate::import::foreign::System::Disqus,
+            dry_run,
+            ..
+        } => {
+            let db = Db::connect(&config).await?;
+            db.migrate().await?;
+            let report = crate::comments::disqus::import(&db, &dir, dry_run).await;
+            db.close().await;
+            print!("{}", report?);
         }
         Command::Import {
             dir,

@@ -9,13 +9,15 @@
 //!   outbox, like the newsletter's), and the moderator's hourly digest.
 //! - `avatar`: a small picture from the name and address, made here (no
 //!   third party learns who reads what).
-//! - `import`: comments from WordPress exports and Disqus.
+//! - `import`: writes comments that move in (WordPress exports, through
+//!   the comic's importer); `disqus`: a Disqus export's comments.
 //!
 //! The reader's side is `reader::comments`, the moderation queue
 //! `admin::comments`. Reader pages stay cached for everyone: an approved
 //! comment drops only its page's cache entries (`Services::page_changed`).
 
 pub mod avatar;
+pub mod disqus;
 pub mod import;
 pub mod mail;
 pub mod policy;

@@ -669,3 +669,42 @@ fn select_attr_first(body: &str, selector: &str, attr: &str) -> String {
         .next()
         .unwrap_or_else(|| panic!("no {selector}[{attr}]"))
 }
+
+#[tokio::test]
+async fn a_disqus_export_lands_under_the_pages_it_was_made_on() {
+    let (app, admin) = site(|_| {}).await;
+    // The old site's `/?p=16` is page 1 here (an import made this redirect).
+    let response = admin.post("/admin/redirects", &[("from", "/?p=16"), ("to", "/comic/p1")]).await;
+    assert_eq!(response.status(), 303);
+    let export = crate::import_foreign::fixture("disqus").join("export.xml");
+    let export = export.to_str().expect("utf8");
+
+    let plan = crate::import_foreign::import(&app, &["--from", "disqus", export, "--dry-run"]);
+    assert!(plan.contains("Would import from Disqus: 5 comments on 2 pages"), "{plan}");
+    assert_eq!(total(&app).await, 0, "a dry run writes nothing");
+
+    let report = crate::import_foreign::import(&app, &["--from", "disqus", export]);
+    assert!(report.contains("Imported from Disqus: 5 comments on 2 pages"), "{report}");
+    assert!(report.contains("https://old.example/about/ (1 comments)"), "{report}");
+    assert!(report.contains("1 comments belong to threads missing"), "{report}");
+    app.state.content_changed().await;
+
+    let page = html(&app.page("/comic/p1").await);
+    assert_eq!(
+        select_text(&page, ".comment-threads > li > .comment .comment-body"),
+        vec!["What a start! The lamp & the sea."]
+    );
+    assert_eq!(select_text(&page, ".comment-replies .comment-body"), vec!["Thanks! More on Friday."]);
+    assert!(select_text(&html(&app.page("/comic/p2").await), ".comment-body").contains(&"Zoë was here — p2 rocks.".to_owned()));
+    assert_eq!(count(&app, "spam").await, 1);
+    assert_eq!(count(&app, "deleted").await, 1);
+    let dated: i64 = sqlx::query_scalar("SELECT created_at FROM comments WHERE source = 'disqus:900001'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("date");
+    assert_eq!(dated, 1_456_826_400, "2016-03-01T10:00:00Z");
+
+    let again = crate::import_foreign::import(&app, &["--from", "disqus", export]);
+    assert!(again.contains("0 comments on 2 pages (5 imported before)"), "{again}");
+    assert_eq!(total(&app).await, 5);
+}

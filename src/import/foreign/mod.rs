@@ -17,7 +17,7 @@ pub mod comiccontrol;
 pub mod grawlix;
 mod mysql;
 pub mod rarebit;
-mod text;
+pub(crate) mod text;
 pub mod wordpress;
 
 pub use crate::import::write::ChapterSpec;
@@ -32,6 +32,8 @@ pub enum System {
     Grawlix,
     ComicGit,
     Rarebit,
+    /// A Disqus export: comments only, into pages already here.
+    Disqus,
 }
 
 /// Reads a comic from `source` (a file, a folder or a database URL).
@@ -44,6 +46,7 @@ pub async fn read(
     let url = || source.to_string_lossy().into_owned();
     match from {
         System::Folder => anyhow::bail!("a folder import is not a foreign one"),
+        System::Disqus => anyhow::bail!("a Disqus export holds comments only (see comments::disqus)"),
         System::Wordpress => {
             let (export, uploads) = (source.to_owned(), uploads.map(ToOwned::to_owned));
             tokio::task::spawn_blocking(move || wordpress::read(&export, uploads.as_deref()))
