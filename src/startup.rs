@@ -113,7 +113,10 @@ impl Services {
 
     /// Every path a page's content is cached under: its permalink, its
     /// series' home (which shows the latest page) and its comments.
-    async fn page_cache_keys(&self, page: crate::comics::PageId) -> Result<Vec<String>, sqlx::Error> {
+    async fn page_cache_keys(
+        &self,
+        page: crate::comics::PageId,
+    ) -> Result<Vec<String>, sqlx::Error> {
         let mut keys = vec![format!("/comments/{}", page.0)];
         let Some((series, slug)) = crate::comments::page_place(&self.db, page).await? else {
             return Ok(keys);
@@ -425,7 +428,11 @@ fn spawn_invalidation_listener(state: &web::Data<AppState>) {
                 Ok(event) if event.topic == "cache-keys" => {
                     let keys: Vec<String> = event.data["keys"]
                         .as_array()
-                        .map(|keys| keys.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+                        .map(|keys| {
+                            keys.iter()
+                                .filter_map(|k| k.as_str().map(str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     cache.drop_local(&keys);
                 }

@@ -101,6 +101,46 @@
     });
   });
 
+  // The comment queue: the author's inline reply, and keyboard shortcuts
+  // (j/k move, x select, a/s/d approve/spam/delete, r reply).
+  var queue = document.querySelector("[data-comment-queue]");
+  if (queue) {
+    var rows = Array.prototype.slice.call(queue.querySelectorAll(".queued-comment"));
+    var current = -1;
+    var openReply = function (id) {
+      var form = document.getElementById("reply-" + id);
+      var row = document.getElementById("c" + id);
+      if (!form || !row) return;
+      row.querySelector(".queued-body").appendChild(form);
+      form.hidden = false;
+      form.querySelector("textarea").focus();
+    };
+    queue.addEventListener("click", function (e) {
+      var b = e.target.closest("[data-reply-open]");
+      if (b) { e.preventDefault(); openReply(b.getAttribute("data-reply-open")); }
+    });
+    var focusRow = function (i) {
+      if (!rows.length) return;
+      current = Math.max(0, Math.min(rows.length - 1, i));
+      rows.forEach(function (r, n) { r.classList.toggle("is-current", n === current); });
+      rows[current].focus();
+    };
+    document.addEventListener("keydown", function (e) {
+      if (e.altKey || e.ctrlKey || e.metaKey) return;
+      var t = e.target;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && t.type !== "checkbox")) return;
+      var row = rows[current];
+      if (e.key === "j") { focusRow(current + 1); e.preventDefault(); }
+      else if (e.key === "k") { focusRow(current - 1); e.preventDefault(); }
+      else if (row && e.key === "x") { var c = row.querySelector('input[name="ids"]'); c.checked = !c.checked; e.preventDefault(); }
+      else if (row && /^[asd]$/.test(e.key)) {
+        var action = { a: "approve", s: "spam", d: "delete" }[e.key];
+        var button = row.querySelector('button[name="one"][value^="' + action + ':"]');
+        if (button) { e.preventDefault(); button.click(); }
+      } else if (row && e.key === "r") { e.preventDefault(); openReply(row.getAttribute("data-id")); }
+    });
+  }
+
   // Reordering pages: drag a row, or use its ↑ ↓ buttons.
   var table = document.querySelector("table[data-reorder-url]");
   if (!table) return;
@@ -163,43 +203,4 @@
     }
     button.focus();
   });
-  // The comment queue: the author's inline reply, and keyboard shortcuts
-  // (j/k move, x select, a/s/d approve/spam/delete, r reply).
-  var queue = document.querySelector("[data-comment-queue]");
-  if (queue) {
-    var rows = Array.prototype.slice.call(queue.querySelectorAll(".queued-comment"));
-    var current = -1;
-    var openReply = function (id) {
-      var form = document.getElementById("reply-" + id);
-      var row = document.getElementById("c" + id);
-      if (!form || !row) return;
-      row.querySelector(".queued-body").appendChild(form);
-      form.hidden = false;
-      form.querySelector("textarea").focus();
-    };
-    queue.addEventListener("click", function (e) {
-      var b = e.target.closest("[data-reply-open]");
-      if (b) { e.preventDefault(); openReply(b.getAttribute("data-reply-open")); }
-    });
-    var focusRow = function (i) {
-      if (!rows.length) return;
-      current = Math.max(0, Math.min(rows.length - 1, i));
-      rows.forEach(function (r, n) { r.classList.toggle("is-current", n === current); });
-      rows[current].focus();
-    };
-    document.addEventListener("keydown", function (e) {
-      if (e.altKey || e.ctrlKey || e.metaKey) return;
-      var t = e.target;
-      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && t.type !== "checkbox")) return;
-      var row = rows[current];
-      if (e.key === "j") { focusRow(current + 1); e.preventDefault(); }
-      else if (e.key === "k") { focusRow(current - 1); e.preventDefault(); }
-      else if (row && e.key === "x") { var c = row.querySelector('input[name="ids"]'); c.checked = !c.checked; e.preventDefault(); }
-      else if (row && /^[asd]$/.test(e.key)) {
-        var action = { a: "approve", s: "spam", d: "delete" }[e.key];
-        var button = row.querySelector('button[name="one"][value^="' + action + ':"]');
-        if (button) { e.preventDefault(); button.click(); }
-      } else if (row && e.key === "r") { e.preventDefault(); openReply(row.getAttribute("data-id")); }
-    });
-  }
 })();

@@ -119,7 +119,11 @@ pub async fn queue(
                 } else {
                     markdown::comment_to_html(&c.body)
                 },
-                text: if transcript { c.body.clone() } else { String::new() },
+                text: if transcript {
+                    c.body.clone()
+                } else {
+                    String::new()
+                },
                 reason: c.reason.clone(),
                 page_id: c.page_id.0,
                 page_title: r.page_title,
@@ -164,7 +168,10 @@ pub async fn queue(
 fn back_to(status: Option<&str>, page: Option<i64>) -> String {
     let mut url = format!(
         "/admin/comments?status={}",
-        status.and_then(Status::parse).unwrap_or(Status::Pending).as_str()
+        status
+            .and_then(Status::parse)
+            .unwrap_or(Status::Pending)
+            .as_str()
     );
     if let Some(page) = page {
         url.push_str(&format!("&page={page}"));
@@ -206,7 +213,12 @@ pub async fn bulk(
         "spam" => Status::Spam,
         "delete" => Status::Deleted,
         "pending" => Status::Pending,
-        _ => return Ok(view::fail(&back, "Choose what to do with the selected comments.")),
+        _ => {
+            return Ok(view::fail(
+                &back,
+                "Choose what to do with the selected comments.",
+            ))
+        }
     };
     if ids.is_empty() {
         return Ok(view::fail(&back, "Select at least one comment first."));
@@ -220,7 +232,10 @@ pub async fn bulk(
         Status::Deleted => "deleted",
         Status::Pending => "moved back to pending",
     };
-    let mut message = format!("{done} {} {verb}.", if done == 1 { "comment" } else { "comments" });
+    let mut message = format!(
+        "{done} {} {verb}.",
+        if done == 1 { "comment" } else { "comments" }
+    );
     if !problems.is_empty() {
         message.push(' ');
         message.push_str(&problems.join(" "));
@@ -251,7 +266,12 @@ async fn moderate(
             }
             match comments::apply_transcript(&state.db, c.page_id, c.body.trim()).await? {
                 TranscriptOutcome::Applied { revision, draft } => {
-                    tracing::info!(page = c.page_id.0, comment = id, revision, "reader transcript applied");
+                    tracing::info!(
+                        page = c.page_id.0,
+                        comment = id,
+                        revision,
+                        "reader transcript applied"
+                    );
                     keep.push(id);
                     // Open editors of the page take the new draft live.
                     super::ws::announce(
@@ -280,9 +300,15 @@ async fn moderate(
         .collect();
     pages.sort_unstable_by_key(|p| p.0);
     pages.dedup();
-    let transcripts = changed.iter().any(|c| c.kind == "transcript" && target == Status::Approved);
+    let transcripts = changed
+        .iter()
+        .any(|c| c.kind == "transcript" && target == Status::Approved);
     if target == Status::Approved {
-        let now_visible: Vec<_> = changed.iter().filter(|c| c.kind == "comment").cloned().collect();
+        let now_visible: Vec<_> = changed
+            .iter()
+            .filter(|c| c.kind == "comment")
+            .cloned()
+            .collect();
         if comments::mail::replies_visible(&state.db, &now_visible).await? > 0 {
             if let Ok(signer) = state.newsletter.signer(state).await {
                 comments::mail::kick(state, signer);
@@ -319,7 +345,10 @@ pub async fn reply(
     let body = form.body.replace("\r\n", "\n");
     let body = body.trim();
     if body.is_empty() || body.chars().count() > comments::MAX_BODY {
-        return Ok(view::fail(&back, "A reply must hold between 1 and 5,000 characters."));
+        return Ok(view::fail(
+            &back,
+            "A reply must hold between 1 and 5,000 characters.",
+        ));
     }
     let Some(parent) = comments::get(&state.db, path.into_inner()).await? else {
         return Err(AppError::NotFound);
@@ -330,7 +359,10 @@ pub async fn reply(
     if parent.status == "pending" {
         moderate(&state, &[parent.id], Status::Approved).await?;
     } else if parent.status != "approved" {
-        return Ok(view::fail(&back, "Approve the comment before replying to it."));
+        return Ok(view::fail(
+            &back,
+            "Approve the comment before replying to it.",
+        ));
     }
     let mut conn = state.db.pool().acquire().await?;
     let id = comments::insert(
@@ -361,7 +393,10 @@ pub async fn reply(
         }
     }
     state.page_changed(parent.page_id).await;
-    Ok(view::ok(&back, &format!("Your reply to {} is live.", parent.author_name)))
+    Ok(view::ok(
+        &back,
+        &format!("Your reply to {} is live.", parent.author_name),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -420,10 +455,18 @@ pub async fn save_rules(
     }
     let max_links = match form.max_links.trim().parse::<u32>() {
         Ok(n) if n <= 20 => n.to_string(),
-        _ => return Ok(view::fail(back, "The link limit must be a number from 0 to 20.")),
+        _ => {
+            return Ok(view::fail(
+                back,
+                "The link limit must be a number from 0 to 20.",
+            ))
+        }
     };
     if form.blocklist.len() > 20_000 {
-        return Ok(view::fail(back, "The blocklist can be at most 20,000 characters long."));
+        return Ok(view::fail(
+            back,
+            "The blocklist can be at most 20,000 characters long.",
+        ));
     }
     let flag = |v: &Option<String>| if v.is_some() { "1" } else { "0" };
     let blocklist = form.blocklist.replace("\r\n", "\n");

@@ -84,7 +84,7 @@ pub async fn show(
     };
     let ctx = DashboardTemplate {
         backup_warning,
-            pending_comments: crate::comments::pending_count(&state.db).await?,
+        pending_comments: crate::comments::pending_count(&state.db).await?,
         chrome,
         drafts,
         scheduled,

@@ -77,7 +77,11 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
         (Method::POST, "/markdown", post().to(upload::markdown)),
         (Method::GET, "/comments", get().to(comments::queue)),
         (Method::POST, "/comments/bulk", post().to(comments::bulk)),
-        (Method::POST, "/comments/rules", post().to(comments::save_rules)),
+        (
+            Method::POST,
+            "/comments/rules",
+            post().to(comments::save_rules),
+        ),
         (
             Method::POST,
             "/comments/page/{page}",

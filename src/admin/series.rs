@@ -108,13 +108,8 @@ pub async fn series_update(
         Ok(w) => w,
         Err(e) => return Ok(view::fail("/admin/series", &e)),
     };
-    comics::series::set_warning(
-        &state.db,
-        SeriesId(*path),
-        warning,
-        form.age_gate.is_some(),
-    )
-    .await?;
+    comics::series::set_warning(&state.db, SeriesId(*path), warning, form.age_gate.is_some())
+        .await?;
     state.content_changed().await;
     Ok(view::ok("/admin/series", "Series saved."))
 }

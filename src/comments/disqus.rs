@@ -71,7 +71,11 @@ impl std::fmt::Display for Report {
         writeln!(
             f,
             "{} from Disqus: {} comments on {} pages ({} imported before).",
-            if self.dry_run { "Would import" } else { "Imported" },
+            if self.dry_run {
+                "Would import"
+            } else {
+                "Imported"
+            },
             self.comments,
             self.pages,
             self.already_there
@@ -105,9 +109,13 @@ pub fn read(path: &Path) -> anyhow::Result<Export> {
     let mut seen_root = false;
     let mut buf = Vec::new();
     loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .with_context(|| format!("{}: not well-formed XML near byte {}", path.display(), reader.error_position()))?;
+        let event = reader.read_event_into(&mut buf).with_context(|| {
+            format!(
+                "{}: not well-formed XML near byte {}",
+                path.display(),
+                reader.error_position()
+            )
+        })?;
         let empty = matches!(event, Event::Empty(_));
         match event {
             Event::Start(e) | Event::Empty(e) => {
@@ -201,7 +209,10 @@ pub fn read(path: &Path) -> anyhow::Result<Export> {
         buf.clear();
     }
     if !seen_root {
-        anyhow::bail!("{}: not a Disqus export (no <disqus> element)", path.display());
+        anyhow::bail!(
+            "{}: not a Disqus export (no <disqus> element)",
+            path.display()
+        );
     }
     Ok(export)
 }
@@ -337,7 +348,10 @@ pub async fn import(db: &Db, path: &Path, dry_run: bool) -> anyhow::Result<Repor
     let mut by_thread: HashMap<&str, Vec<&Post>> = HashMap::new();
     for post in &export.posts {
         if export.threads.contains_key(&post.thread) {
-            by_thread.entry(post.thread.as_str()).or_default().push(post);
+            by_thread
+                .entry(post.thread.as_str())
+                .or_default()
+                .push(post);
         } else {
             report.orphans += 1;
         }

@@ -348,7 +348,10 @@ pub async fn digest(services: &Services) -> anyhow::Result<bool> {
         "\nModerate them: {}/admin/comments\n",
         services.config.base_url()
     ));
-    let subject = format!("{total} comment{} to moderate", if total == 1 { "" } else { "s" });
+    let subject = format!(
+        "{total} comment{} to moderate",
+        if total == 1 { "" } else { "s" }
+    );
     crate::cluster::alerts::mail_owners(services, &subject, &text).await?;
     Ok(true)
 }

@@ -249,11 +249,7 @@ pub async fn known_address(db: &Db, email: &str) -> Result<bool, sqlx::Error> {
 }
 
 /// Moves comments to `status`; returns the ones that changed (as they were).
-pub async fn set_status(
-    db: &Db,
-    ids: &[i64],
-    status: Status,
-) -> Result<Vec<Comment>, sqlx::Error> {
+pub async fn set_status(db: &Db, ids: &[i64], status: Status) -> Result<Vec<Comment>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -270,8 +266,8 @@ pub async fn set_status(
         "UPDATE comments SET status = ?, moderated_at = ? WHERE id IN ({list}) AND status <> ?"
     );
     let mut update = sqlx::query(&update_sql)
-    .bind(status.as_str())
-    .bind(db::now());
+        .bind(status.as_str())
+        .bind(db::now());
     for id in ids {
         update = update.bind(*id);
     }
@@ -354,7 +350,11 @@ pub struct Target {
     pub transcript: String,
 }
 
-pub async fn visible_target(db: &Db, page: PageId, now: i64) -> Result<Option<Target>, sqlx::Error> {
+pub async fn visible_target(
+    db: &Db,
+    page: PageId,
+    now: i64,
+) -> Result<Option<Target>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT p.id, p.series_id, p.slug, p.title, p.comments_closed, p.transcript FROM pages p WHERE p.id = ? AND ",
         crate::visible!("p")
@@ -382,12 +382,14 @@ pub async fn apply_transcript(
     text: &str,
 ) -> Result<TranscriptOutcome, sqlx::Error> {
     use crate::comics::editing::{self, SaveOutcome};
-    let done = sqlx::query("UPDATE pages SET transcript = ?, updated_at = ? WHERE id = ? AND transcript = ''")
-        .bind(text)
-        .bind(db::now())
-        .bind(page)
-        .execute(db)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE pages SET transcript = ?, updated_at = ? WHERE id = ? AND transcript = ''",
+    )
+    .bind(text)
+    .bind(db::now())
+    .bind(page)
+    .execute(db)
+    .await?;
     if done.rows_affected() == 0 {
         return Ok(match editing::editable(db, page).await? {
             Some(_) => TranscriptOutcome::HasOne,
@@ -401,18 +403,26 @@ pub async fn apply_transcript(
             return Ok(TranscriptOutcome::Missing);
         };
         if !draft.transcript.trim().is_empty() {
-            return Ok(TranscriptOutcome::Applied { revision, draft: Box::new(draft) });
+            return Ok(TranscriptOutcome::Applied {
+                revision,
+                draft: Box::new(draft),
+            });
         }
         draft.transcript = text.to_owned();
         match editing::save_draft(db, page, revision, &draft, None).await? {
             SaveOutcome::Saved { revision } => {
-                return Ok(TranscriptOutcome::Applied { revision, draft: Box::new(draft) })
+                return Ok(TranscriptOutcome::Applied {
+                    revision,
+                    draft: Box::new(draft),
+                })
             }
             SaveOutcome::Conflict { .. } => continue,
             SaveOutcome::NotFound => return Ok(TranscriptOutcome::Missing),
         }
     }
-    Err(sqlx::Error::Protocol("the page's draft kept changing; try again".into()))
+    Err(sqlx::Error::Protocol(
+        "the page's draft kept changing; try again".into(),
+    ))
 }
 
 #[derive(Debug)]

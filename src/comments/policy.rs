@@ -155,7 +155,10 @@ pub enum Verdict {
     Refused(Refusal),
     /// Answer as if it worked; store nothing.
     Ignored,
-    Store { status: Status, reason: String },
+    Store {
+        status: Status,
+        reason: String,
+    },
 }
 
 /// Decides; `known` says whether the address has an approved comment.
@@ -268,7 +271,10 @@ mod tests {
     #[test]
     fn the_rules_decide_in_order() {
         let r = rules("first", "casino\n203.0.113.0/24");
-        assert_eq!(judge(&r, &sub("", "hi", "x"), HOME, false), Verdict::Ignored);
+        assert_eq!(
+            judge(&r, &sub("", "hi", "x"), HOME, false),
+            Verdict::Ignored
+        );
         assert!(matches!(
             judge(&r, &sub("", " ", ""), HOME, false),
             Verdict::Refused(Refusal::Invalid(_))
@@ -278,39 +284,74 @@ mod tests {
             Verdict::Refused(Refusal::Invalid(_))
         ));
         assert!(matches!(
-            judge(&r, &sub("", "a http://a b https://www.b c www.c", ""), HOME, true),
+            judge(
+                &r,
+                &sub("", "a http://a b https://www.b c www.c", ""),
+                HOME,
+                true
+            ),
             Verdict::Refused(Refusal::Invalid(_))
         ));
         let spam = judge(&r, &sub("a@b.c", "best CASINO", ""), HOME, true);
-        assert!(matches!(spam, Verdict::Store { status: Status::Spam, .. }), "{spam:?}");
+        assert!(
+            matches!(
+                spam,
+                Verdict::Store {
+                    status: Status::Spam,
+                    ..
+                }
+            ),
+            "{spam:?}"
+        );
         let from_net = judge(
             &r,
             &sub("a@b.c", "fine", ""),
             "203.0.113.9".parse().unwrap(),
             true,
         );
-        assert!(matches!(from_net, Verdict::Store { status: Status::Spam, .. }));
+        assert!(matches!(
+            from_net,
+            Verdict::Store {
+                status: Status::Spam,
+                ..
+            }
+        ));
         assert!(matches!(
             judge(&r, &sub("a@b.c", "fine", ""), HOME, false),
-            Verdict::Store { status: Status::Pending, .. }
+            Verdict::Store {
+                status: Status::Pending,
+                ..
+            }
         ));
         assert!(matches!(
             judge(&r, &sub("a@b.c", "fine", ""), HOME, true),
-            Verdict::Store { status: Status::Approved, .. }
+            Verdict::Store {
+                status: Status::Approved,
+                ..
+            }
         ));
         assert!(matches!(
             judge(&rules("all", ""), &sub("a@b.c", "fine", ""), HOME, true),
-            Verdict::Store { status: Status::Pending, .. }
+            Verdict::Store {
+                status: Status::Pending,
+                ..
+            }
         ));
         assert!(matches!(
             judge(&rules("none", ""), &sub("", "fine", ""), HOME, false),
-            Verdict::Store { status: Status::Approved, .. }
+            Verdict::Store {
+                status: Status::Approved,
+                ..
+            }
         ));
     }
 
     #[test]
     fn links_are_counted_once_each() {
-        assert_eq!(link_count("see https://www.example.com and [x](http://a.b)"), 2);
+        assert_eq!(
+            link_count("see https://www.example.com and [x](http://a.b)"),
+            2
+        );
         assert_eq!(link_count("no links here"), 0);
         assert_eq!(link_count("WWW.SHOUTY.COM"), 1);
     }

@@ -312,11 +312,16 @@ pub fn warning_for(site: &Site, page: &Page) -> Option<WarningView> {
     let chapter_gate = page.chapter_gate.unwrap_or(0) != 0;
     let series_gate = series.is_some_and(|s| s.age_gate != 0);
     let chapter_text = page.chapter_warning.clone().unwrap_or_default();
-    let series_text = series.map(|s| s.content_warning.clone()).unwrap_or_default();
+    let series_text = series
+        .map(|s| s.content_warning.clone())
+        .unwrap_or_default();
     let (text, scope) = if !page.content_warning.trim().is_empty() {
         (page.content_warning.clone(), format!("page-{}", page.id.0))
     } else if !chapter_text.trim().is_empty() || chapter_gate {
-        (chapter_text, format!("chapter-{}", page.chapter_id.map_or(0, |c| c.0)))
+        (
+            chapter_text,
+            format!("chapter-{}", page.chapter_id.map_or(0, |c| c.0)),
+        )
     } else if !series_text.trim().is_empty() || series_gate {
         (series_text, format!("series-{}", page.series_id.0))
     } else {

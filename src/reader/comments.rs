@@ -82,9 +82,7 @@ fn view_of(c: &Comment) -> CommentView {
 fn threads(comments: &[Comment]) -> Vec<CommentView> {
     let mut top: Vec<CommentView> = Vec::new();
     for c in comments {
-        let parent = c
-            .parent_id
-            .and_then(|p| top.iter_mut().find(|t| t.id == p));
+        let parent = c.parent_id.and_then(|p| top.iter_mut().find(|t| t.id == p));
         match parent {
             Some(parent) => parent.replies.push(view_of(c)),
             None => top.push(view_of(c)),
@@ -159,9 +157,10 @@ pub async fn list(
             hold_note: hold_note(&site.settings.comments),
             transcript_wanted: false,
         };
-        let body = state
-            .templates
-            .render("partials/comment_list.html", &ListTemplate { comments: view })?;
+        let body = state.templates.render(
+            "partials/comment_list.html",
+            &ListTemplate { comments: view },
+        )?;
         Ok(Rendered {
             body,
             content_type: "text/html; charset=utf-8",
@@ -233,7 +232,14 @@ pub async fn post(
     path: web::Path<i64>,
     form: web::Form<CommentForm>,
 ) -> Result<HttpResponse, AppError> {
-    submit(&state, &req, PageId(path.into_inner()), form.into_inner(), Kind::Comment).await
+    submit(
+        &state,
+        &req,
+        PageId(path.into_inner()),
+        form.into_inner(),
+        Kind::Comment,
+    )
+    .await
 }
 
 /// `POST /transcripts/{page}`: a reader's transcript for a page without one.
@@ -262,7 +268,9 @@ async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let json = wants_json(req);
     if !crate::admin::guard::same_origin(state, req) {
-        return Err(AppError::Forbidden("comments come from this site's own pages".into()));
+        return Err(AppError::Forbidden(
+            "comments come from this site's own pages".into(),
+        ));
     }
     let site = Site::load(state, None).await?;
     let rules = site.settings.comments.clone();
@@ -272,20 +280,47 @@ async fn submit(
         .await?
         .ok_or(AppError::NotFound)?;
     let refuse = |refusal: Refusal, form: CommentForm| async move {
-        answer_refusal(state, &site_for_page(state).await?, json, page, kind, refusal, form).await
+        answer_refusal(
+            state,
+            &site_for_page(state).await?,
+            json,
+            page,
+            kind,
+            refusal,
+            form,
+        )
+        .await
     };
     if !rules.enabled {
-        return refuse(Refusal::Closed("Comments are switched off on this site.".into()), form).await;
+        return refuse(
+            Refusal::Closed("Comments are switched off on this site.".into()),
+            form,
+        )
+        .await;
     }
     if kind == Kind::Comment && target.comments_closed != 0 {
-        return refuse(Refusal::Closed("Comments on this page are closed.".into()), form).await;
+        return refuse(
+            Refusal::Closed("Comments on this page are closed.".into()),
+            form,
+        )
+        .await;
     }
     if kind == Kind::Transcript {
         if !rules.transcripts {
-            return refuse(Refusal::Closed("This site does not take reader transcripts.".into()), form).await;
+            return refuse(
+                Refusal::Closed("This site does not take reader transcripts.".into()),
+                form,
+            )
+            .await;
         }
         if !target.transcript.trim().is_empty() {
-            return refuse(Refusal::Closed("This page has a transcript already. Thank you all the same!".into()), form).await;
+            return refuse(
+                Refusal::Closed(
+                    "This page has a transcript already. Thank you all the same!".into(),
+                ),
+                form,
+            )
+            .await;
         }
     }
     let client = state.client_ip(req);
@@ -401,7 +436,13 @@ async fn submit(
     .await?;
     drop(conn);
     metrics::counter!("halftone_comments_total", "result" => status.as_str()).increment(1);
-    tracing::info!(comment = id, page = page.0, status = status.as_str(), kind = kind.as_str(), "comment received");
+    tracing::info!(
+        comment = id,
+        page = page.0,
+        status = status.as_str(),
+        kind = kind.as_str(),
+        "comment received"
+    );
     let mut mail_queued = false;
     if notify {
         mail_queued |= comments::mail::want_notices(&state.db, id, &email).await?;
@@ -590,7 +631,9 @@ fn result_page(
     status: StatusCode,
     view: ResultTemplate,
 ) -> Result<HttpResponse, AppError> {
-    let body = state.templates.render("reader/comment_result.html", &view)?;
+    let body = state
+        .templates
+        .render("reader/comment_result.html", &view)?;
     Ok(HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -613,7 +656,9 @@ pub async fn edit(
     form: web::Form<OwnForm>,
 ) -> Result<HttpResponse, AppError> {
     if !crate::admin::guard::same_origin(&state, &req) {
-        return Err(AppError::Forbidden("comments come from this site's own pages".into()));
+        return Err(AppError::Forbidden(
+            "comments come from this site's own pages".into(),
+        ));
     }
     let id = path.into_inner();
     let body = form.body.replace("\r\n", "\n");
@@ -621,10 +666,16 @@ pub async fn edit(
     let site = Site::load(&state, None).await?;
     let rules = &site.settings.comments;
     if body.is_empty() || body.chars().count() > comments::MAX_BODY {
-        return own_error(StatusCode::BAD_REQUEST, "A comment must hold between 1 and 5,000 characters.");
+        return own_error(
+            StatusCode::BAD_REQUEST,
+            "A comment must hold between 1 and 5,000 characters.",
+        );
     }
     if policy::link_count(body) > rules.max_links {
-        return own_error(StatusCode::BAD_REQUEST, &format!("A comment may hold at most {} links.", rules.max_links));
+        return own_error(
+            StatusCode::BAD_REQUEST,
+            &format!("A comment may hold at most {} links.", rules.max_links),
+        );
     }
     if let Some(entry) = rules.blocked(&[body], state.client_ip(&req)) {
         tracing::info!(comment = id, %entry, "edit refused by the blocklist");
@@ -657,7 +708,9 @@ pub async fn delete(
     form: web::Form<OwnForm>,
 ) -> Result<HttpResponse, AppError> {
     if !crate::admin::guard::same_origin(&state, &req) {
-        return Err(AppError::Forbidden("comments come from this site's own pages".into()));
+        return Err(AppError::Forbidden(
+            "comments come from this site's own pages".into(),
+        ));
     }
     let id = path.into_inner();
     let before = comments::get(&state.db, id).await?;
@@ -743,7 +796,14 @@ async fn bad_link(state: &AppState, error: TokenError) -> Result<HttpResponse, A
         TokenError::Expired => "expired",
         TokenError::Invalid => "invalid",
     };
-    notice_page(state, StatusCode::BAD_REQUEST, step, String::new(), String::new()).await
+    notice_page(
+        state,
+        StatusCode::BAD_REQUEST,
+        step,
+        String::new(),
+        String::new(),
+    )
+    .await
 }
 
 /// `GET /comments/confirm?t=…`: a button (mail scanners fetch links).

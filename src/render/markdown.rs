@@ -29,18 +29,30 @@ pub fn comment_to_html(markdown: &str) -> String {
     if markdown.trim().is_empty() {
         return String::new();
     }
-    let parser = Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
-        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
-        // A heading is a paragraph here: readers do not get to shout.
-        Event::Start(Tag::Heading { .. }) => Event::Start(Tag::Paragraph),
-        Event::End(TagEnd::Heading(_)) => Event::End(TagEnd::Paragraph),
-        other => other,
-    });
+    let parser =
+        Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+            Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+            // A heading is a paragraph here: readers do not get to shout.
+            Event::Start(Tag::Heading { .. }) => Event::Start(Tag::Paragraph),
+            Event::End(TagEnd::Heading(_)) => Event::End(TagEnd::Paragraph),
+            other => other,
+        });
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut raw, parser);
     ammonia::Builder::empty()
         .add_tags([
-            "p", "br", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+            "p",
+            "br",
+            "em",
+            "strong",
+            "del",
+            "code",
+            "pre",
+            "blockquote",
+            "ul",
+            "ol",
+            "li",
+            "a",
         ])
         .add_tag_attributes("a", ["href"])
         .url_schemes(["http", "https", "mailto"].into_iter().collect())

@@ -130,84 +130,159 @@ async fn comments_are_held_approved_spammed_deleted_and_the_cache_follows_page_b
 
     // The first comment from an address waits for approval; nothing of it
     // reaches the page, the list, or the home page (the latest page).
-    let (status, first) = comment(&app, p3, &t, "Ann", "ann@example.com", "First! Lovely **lighthouse**.").await;
+    let (status, first) = comment(
+        &app,
+        p3,
+        &t,
+        "Ann",
+        "ann@example.com",
+        "First! Lovely **lighthouse**.",
+    )
+    .await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["status"], "pending");
     assert!(first["token"].as_str().is_some_and(|t| t.len() == 64));
     for path in ["/comic/p3", "/", &format!("/comments/{p3}")] {
         let body = app.page(path).await;
-        assert!(!body.contains("Lovely"), "a pending comment leaked on {path}");
+        assert!(
+            !body.contains("Lovely"),
+            "a pending comment leaked on {path}"
+        );
     }
 
     // The moderator sees it: queue, dashboard count, the reason it waits.
     let queue = admin.page("/admin/comments").await;
     assert!(queue.contains("Lovely"), "{queue}");
     assert!(queue.contains("first comment from this address"));
-    assert!(admin.page("/admin").await.contains("<strong>1</strong> comment to moderate"));
+    assert!(admin
+        .page("/admin")
+        .await
+        .contains("<strong>1</strong> comment to moderate"));
 
     // Approving it shows it at once on its page, the home page and the
     // list — and only that page's cache entries were dropped.
     let id = first["id"].as_i64().expect("id").to_string();
     let response = admin
-        .post("/admin/comments/bulk", &[("action", "approve"), ("ids", &id), ("from", "pending")])
+        .post(
+            "/admin/comments/bulk",
+            &[("action", "approve"), ("ids", &id), ("from", "pending")],
+        )
         .await;
     assert!(admin.follow(response).await.contains("1 comment approved"));
     let on_page = app.get("/comic/p3").await;
     assert_eq!(x_cache(&on_page), "miss");
-    assert!(on_page.text().await.expect("body").contains("Lovely <strong>lighthouse</strong>"));
+    assert!(on_page
+        .text()
+        .await
+        .expect("body")
+        .contains("Lovely <strong>lighthouse</strong>"));
     assert!(app.page("/").await.contains("Lovely"));
-    assert!(app.page(&format!("/comments/{p3}")).await.contains("Lovely"));
-    assert_eq!(x_cache(&app.get("/comic/p1").await), "hit", "another page was dropped too");
+    assert!(app
+        .page(&format!("/comments/{p3}"))
+        .await
+        .contains("Lovely"));
+    assert_eq!(
+        x_cache(&app.get("/comic/p1").await),
+        "hit",
+        "another page was dropped too"
+    );
 
     // Her next comment is live at once (a known address), a reply hangs under it.
     let (_, second) = post_json(
         &app,
         &format!("/comments/{p3}"),
-        &[("name", "Ann"), ("email", "ANN@example.com"), ("body", "Me again."), ("ticket", &t), ("parent", &id)],
+        &[
+            ("name", "Ann"),
+            ("email", "ANN@example.com"),
+            ("body", "Me again."),
+            ("ticket", &t),
+            ("parent", &id),
+        ],
     )
     .await;
     assert_eq!(second["status"], "approved", "{second}");
     let page = html(&app.page("/comic/p3").await);
-    assert_eq!(select_text(&page, ".comment-replies .comment-body"), vec!["Me again."]);
+    assert_eq!(
+        select_text(&page, ".comment-replies .comment-body"),
+        vec!["Me again."]
+    );
 
     // A blocklisted word makes spam: stored for the moderator, never shown.
     let response = admin
         .post(
             "/admin/comments/rules",
-            &[("enabled", "1"), ("hold", "first"), ("max_links", "2"), ("blocklist", "cheap pills\n203.0.113.0/24"), ("digest", "1"), ("transcripts", "1")],
+            &[
+                ("enabled", "1"),
+                ("hold", "first"),
+                ("max_links", "2"),
+                ("blocklist", "cheap pills\n203.0.113.0/24"),
+                ("digest", "1"),
+                ("transcripts", "1"),
+            ],
         )
         .await;
     assert!(admin.follow(response).await.contains("Comment rules saved"));
-    let (status, spam) = comment(&app, p3, &t, "Bot", "ann@example.com", "Buy CHEAP PILLS now").await;
+    let (status, spam) = comment(
+        &app,
+        p3,
+        &t,
+        "Bot",
+        "ann@example.com",
+        "Buy CHEAP PILLS now",
+    )
+    .await;
     assert_eq!(status, 201);
-    assert_eq!(spam["status"], "pending", "spam must look held to its sender");
+    assert_eq!(
+        spam["status"], "pending",
+        "spam must look held to its sender"
+    );
     assert_eq!(count(&app, "spam").await, 1);
     assert!(!app.page("/comic/p3").await.contains("PILLS"));
-    assert!(admin.page("/admin/comments?status=spam").await.contains("cheap pills"));
+    assert!(admin
+        .page("/admin/comments?status=spam")
+        .await
+        .contains("cheap pills"));
 
     // The author's reply from the queue is live, marked as the author's.
     let response = admin
-        .post(&format!("/admin/comments/{id}/reply"), &[("body", "Thank you, Ann!"), ("from", "approved")])
+        .post(
+            &format!("/admin/comments/{id}/reply"),
+            &[("body", "Thank you, Ann!"), ("from", "approved")],
+        )
         .await;
-    assert!(admin.follow(response).await.contains("Your reply to Ann is live"));
+    assert!(admin
+        .follow(response)
+        .await
+        .contains("Your reply to Ann is live"));
     let page = html(&app.page("/comic/p3").await);
-    assert!(select_text(&page, ".comment.by-author .comment-body").contains(&"Thank you, Ann!".to_owned()));
+    assert!(select_text(&page, ".comment.by-author .comment-body")
+        .contains(&"Thank you, Ann!".to_owned()));
     assert_eq!(select_text(&page, ".comment-badge"), vec!["Author"]);
 
     // Deleting takes it off the page; the row stays for the moderator.
     let second_id = second["id"].as_i64().expect("id").to_string();
     let response = admin
-        .post("/admin/comments/bulk", &[("one", &format!("delete:{second_id}")), ("from", "approved")])
+        .post(
+            "/admin/comments/bulk",
+            &[
+                ("one", &format!("delete:{second_id}")),
+                ("from", "approved"),
+            ],
+        )
         .await;
     assert!(admin.follow(response).await.contains("1 comment deleted"));
     assert!(!app.page("/comic/p3").await.contains("Me again."));
     assert_eq!(count(&app, "deleted").await, 1);
 
     // Closing the page's comments: the form goes, posting is refused.
-    let response = admin.post(&format!("/admin/comments/page/{p3}"), &[("closed", "1")]).await;
+    let response = admin
+        .post(&format!("/admin/comments/page/{p3}"), &[("closed", "1")])
+        .await;
     assert!(admin.follow(response).await.contains("closed"));
     let body = app.page("/comic/p3").await;
-    assert!(body.contains("Comments on this page are closed.") && !body.contains("data-comment-form"));
+    assert!(
+        body.contains("Comments on this page are closed.") && !body.contains("data-comment-form")
+    );
     let before = total(&app).await;
     let (status, closed) = comment(&app, p3, &t, "Ann", "ann@example.com", "Still here?").await;
     assert_eq!(status, 403, "{closed}");
@@ -216,7 +291,10 @@ async fn comments_are_held_approved_spammed_deleted_and_the_cache_follows_page_b
 
     // Switched off for the site: no section, the list is gone, posts refused.
     let response = admin
-        .post("/admin/comments/rules", &[("hold", "first"), ("max_links", "2"), ("blocklist", "")])
+        .post(
+            "/admin/comments/rules",
+            &[("hold", "first"), ("max_links", "2"), ("blocklist", "")],
+        )
         .await;
     assert_eq!(response.status(), 303);
     assert!(!app.page("/comic/p1").await.contains("id=\"comments\""));
@@ -231,13 +309,36 @@ async fn bad_comments_are_answered_clearly_and_nothing_is_stored() {
     let (app, admin) = site(|_| {}).await;
     let p1 = page_id(&app, "p1").await;
     let t = ticket(&app).await;
-    let cases: &[(&[(&str, &str)], u16, &str)] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: &[Case] = &[
         (&[("name", "Ann"), ("body", "   ")], 400, "empty"),
         (&[("name", ""), ("body", "hi")], 400, "name"),
-        (&[("name", "Ann"), ("body", &"x".repeat(5001))], 400, "limit is 5000"),
-        (&[("name", "Ann"), ("email", "not-an-address"), ("body", "hi")], 400, "e-mail"),
-        (&[("name", "Ann"), ("body", "a https://a.example b http://b.example c www.c.example")], 400, "at most 2 links"),
-        (&[("name", "Ann"), ("body", "reply"), ("parent", "999999")], 400, "no longer there"),
+        (
+            &[("name", "Ann"), ("body", &"x".repeat(5001))],
+            400,
+            "limit is 5000",
+        ),
+        (
+            &[("name", "Ann"), ("email", "not-an-address"), ("body", "hi")],
+            400,
+            "e-mail",
+        ),
+        (
+            &[
+                ("name", "Ann"),
+                (
+                    "body",
+                    "a https://a.example b http://b.example c www.c.example",
+                ),
+            ],
+            400,
+            "at most 2 links",
+        ),
+        (
+            &[("name", "Ann"), ("body", "reply"), ("parent", "999999")],
+            400,
+            "no longer there",
+        ),
     ];
     for (fields, code, needle) in cases {
         let mut all = fields.to_vec();
@@ -251,21 +352,39 @@ async fn bad_comments_are_answered_clearly_and_nothing_is_stored() {
     let (status, body) = comment(&app, p1, "", "Ann", "", "hi").await;
     assert_eq!(status, 400);
     assert!(body["ticket"].as_str().is_some_and(|t| t.starts_with("t.")));
-    let (status, _) = comment(&app, p1, "t.1.2.00112233445566778899aabbccddeeff", "Ann", "", "hi").await;
+    let (status, _) = comment(
+        &app,
+        p1,
+        "t.1.2.00112233445566778899aabbccddeeff",
+        "Ann",
+        "",
+        "hi",
+    )
+    .await;
     assert_eq!(status, 400, "a forged ticket counts as none");
     // The honeypot: looks like success, stores nothing.
     let (status, body) = post_json(
         &app,
         &format!("/comments/{p1}"),
-        &[("name", "Bot"), ("body", "hi"), ("website", "http://spam.example"), ("ticket", &t)],
+        &[
+            ("name", "Bot"),
+            ("body", "hi"),
+            ("website", "http://spam.example"),
+            ("ticket", &t),
+        ],
     )
     .await;
     assert_eq!(status, 201);
     assert_eq!(body["status"], "pending");
     // Drafts, scheduled pages, unknown ids: not there.
-    app.exec("UPDATE pages SET status = 'draft' WHERE slug = 'p2'", &[]).await;
+    app.exec("UPDATE pages SET status = 'draft' WHERE slug = 'p2'", &[])
+        .await;
     let p2 = page_id(&app, "p2").await;
-    app.exec("UPDATE pages SET live_at = ? WHERE slug = 'p3'", &[halftone::db::now() + 3600]).await;
+    app.exec(
+        "UPDATE pages SET live_at = ? WHERE slug = 'p3'",
+        &[halftone::db::now() + 3600],
+    )
+    .await;
     let p3 = page_id(&app, "p3").await;
     for page in [p2, p3, 987_654] {
         let (status, _) = comment(&app, page, &t, "Ann", "", "hi").await;
@@ -295,29 +414,49 @@ async fn bad_comments_are_answered_clearly_and_nothing_is_stored() {
         .expect("post");
     assert_eq!(response.status(), 400);
     let page = html(&response.text().await.expect("body"));
-    assert_eq!(select_text(&page, "textarea#r-body"), vec!["My <b>long</b> thoughts"]);
+    assert_eq!(
+        select_text(&page, "textarea#r-body"),
+        vec!["My <b>long</b> thoughts"]
+    );
     let fresh = crate::common::select_attr(&page, "input[name=ticket]", "value");
     assert!(fresh[0].starts_with("t."));
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let response = app
         .client
         .post(app.url(&format!("/comments/{p1}")))
-        .form(&[("name", "Ann"), ("body", "My <b>long</b> thoughts"), ("ticket", fresh[0].as_str())])
+        .form(&[
+            ("name", "Ann"),
+            ("body", "My <b>long</b> thoughts"),
+            ("ticket", fresh[0].as_str()),
+        ])
         .send()
         .await
         .expect("post");
     assert_eq!(response.status(), 200);
-    assert!(response.text().await.expect("body").contains("waits for the author"));
+    assert!(response
+        .text()
+        .await
+        .expect("body")
+        .contains("waits for the author"));
 
     // Script and HTML are stored as typed and shown as text.
     let id: i64 = sqlx::query_scalar("SELECT id FROM comments")
         .fetch_one(app.db.pool())
         .await
         .expect("id");
-    let response = admin.post("/admin/comments/bulk", &[("ids", &id.to_string()), ("action", "approve")]).await;
+    let response = admin
+        .post(
+            "/admin/comments/bulk",
+            &[("ids", &id.to_string()), ("action", "approve")],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let body = app.page("/comic/p1").await;
-    assert!(body.contains("My &lt;b&gt;long&lt;&#x2F;b&gt; thoughts") || body.contains("My &lt;b&gt;long&lt;/b&gt; thoughts"), "{body}");
+    assert!(
+        body.contains("My &lt;b&gt;long&lt;&#x2F;b&gt; thoughts")
+            || body.contains("My &lt;b&gt;long&lt;/b&gt; thoughts"),
+        "{body}"
+    );
 
     // Moderation needs a session and its CSRF token.
     let anonymous = app
@@ -327,11 +466,19 @@ async fn bad_comments_are_answered_clearly_and_nothing_is_stored() {
         .send()
         .await
         .expect("post");
-    assert!(matches!(anonymous.status().as_u16(), 401 | 403), "{}", anonymous.status());
+    assert!(
+        matches!(anonymous.status().as_u16(), 401 | 403),
+        "{}",
+        anonymous.status()
+    );
     let forged = admin
         .client
         .post(app.url("/admin/comments/bulk"))
-        .form(&[("ids", id.to_string().as_str()), ("action", "delete"), ("csrf_token", "forged")])
+        .form(&[
+            ("ids", id.to_string().as_str()),
+            ("action", "delete"),
+            ("csrf_token", "forged"),
+        ])
         .send()
         .await
         .expect("post");
@@ -356,15 +503,26 @@ async fn a_flood_from_one_network_is_limited() {
         .client
         .post(app.url(&format!("/comments/{p1}")))
         .header("Accept", "application/json")
-        .form(&[("name", "Ann"), ("body", "one more"), ("ticket", t.as_str())])
+        .form(&[
+            ("name", "Ann"),
+            ("body", "one more"),
+            ("ticket", t.as_str()),
+        ])
         .send()
         .await
         .expect("post");
     assert_eq!(response.status(), 429);
-    let wait: u64 = response.headers()["retry-after"].to_str().expect("ascii").parse().expect("secs");
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("secs");
     assert!(wait > 60, "{wait}");
     let body: serde_json::Value = response.json().await.expect("json");
-    assert!(body["error"].as_str().expect("error").contains("Too many comments"));
+    assert!(body["error"]
+        .as_str()
+        .expect("error")
+        .contains("Too many comments"));
     assert_eq!(total(&app).await, 3);
 }
 
@@ -376,26 +534,52 @@ async fn reply_notices_need_a_confirmed_address_and_stop_with_one_click() {
     let t = ticket(&app).await;
     // Replies are live at once here, so the flow is the readers'.
     let response = admin
-        .post("/admin/comments/rules", &[("enabled", "1"), ("hold", "none"), ("max_links", "2"), ("blocklist", "")])
+        .post(
+            "/admin/comments/rules",
+            &[
+                ("enabled", "1"),
+                ("hold", "none"),
+                ("max_links", "2"),
+                ("blocklist", ""),
+            ],
+        )
         .await;
     assert_eq!(response.status(), 303);
 
     let (_, ann) = post_json(
         &app,
         &format!("/comments/{p1}"),
-        &[("name", "Ann"), ("email", "ann@example.com"), ("body", "Who is Pip?"), ("notify", "1"), ("ticket", &t)],
+        &[
+            ("name", "Ann"),
+            ("email", "ann@example.com"),
+            ("body", "Who is Pip?"),
+            ("notify", "1"),
+            ("ticket", &t),
+        ],
     )
     .await;
     let ann_id = ann["id"].as_i64().expect("id").to_string();
-    let confirm = smtp.wait_for_mail_to("ann@example.com", Duration::from_secs(20)).await;
-    assert!(confirm.subject().contains("Confirm reply notices"), "{}", confirm.subject());
+    let confirm = smtp
+        .wait_for_mail_to("ann@example.com", Duration::from_secs(20))
+        .await;
+    assert!(
+        confirm.subject().contains("Confirm reply notices"),
+        "{}",
+        confirm.subject()
+    );
     let link = confirm.link("/comments/confirm?t=");
 
     // A reply before she confirmed: no notice.
     let (_, early) = post_json(
         &app,
         &format!("/comments/{p1}"),
-        &[("name", "Bob"), ("email", "bob@example.com"), ("body", "The cat!"), ("parent", &ann_id), ("ticket", &t)],
+        &[
+            ("name", "Bob"),
+            ("email", "bob@example.com"),
+            ("body", "The cat!"),
+            ("parent", &ann_id),
+            ("ticket", &t),
+        ],
     )
     .await;
     assert_eq!(early["status"], "approved");
@@ -405,15 +589,39 @@ async fn reply_notices_need_a_confirmed_address_and_stop_with_one_click() {
     let page = app.page(&path).await;
     assert!(page.contains("Yes, mail me replies"));
     let token = path.split("t=").nth(1).expect("token").to_owned();
-    let response = app.client.post(app.url("/comments/confirm")).form(&[("t", token.as_str())]).send().await.expect("post");
-    assert!(response.text().await.expect("body").contains("Reply notices are on"));
+    let response = app
+        .client
+        .post(app.url("/comments/confirm"))
+        .form(&[("t", token.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert!(response
+        .text()
+        .await
+        .expect("body")
+        .contains("Reply notices are on"));
     // A forged token changes nothing.
-    let forged = token.replacen(&ann_id, "1", 1).replace("cc.", "cc.");
-    let response = app.client.post(app.url("/comments/confirm")).form(&[("t", format!("{forged}0").as_str())]).send().await.expect("post");
+    // Another comment's id under the same signature.
+    let bob_id = early["id"].as_i64().expect("id");
+    let forged = token.replacen(&format!("cc.{ann_id}."), &format!("cc.{bob_id}."), 1);
+    assert_ne!(forged, token);
+    let response = app
+        .client
+        .post(app.url("/comments/confirm"))
+        .form(&[("t", forged.as_str())])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(response.status(), 400);
 
     // Now a reply (the author's, from the admin) is mailed to her, once.
-    let response = admin.post(&format!("/admin/comments/{ann_id}/reply"), &[("body", "Pip is the lighthouse cat.")]).await;
+    let response = admin
+        .post(
+            &format!("/admin/comments/{ann_id}/reply"),
+            &[("body", "Pip is the lighthouse cat.")],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let notice = smtp
         .wait_for(2, Duration::from_secs(20))
@@ -421,11 +629,24 @@ async fn reply_notices_need_a_confirmed_address_and_stop_with_one_click() {
         .into_iter()
         .find(|m| m.subject().contains("replied"))
         .expect("a reply notice");
-    assert!(notice.text().contains("Pip is the lighthouse cat."), "{}", notice.text());
-    assert_eq!(notice.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    assert!(
+        notice.text().contains("Pip is the lighthouse cat."),
+        "{}",
+        notice.text()
+    );
+    assert_eq!(
+        notice.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
     let unsubscribe = notice.header("List-Unsubscribe").expect("header");
-    let unsubscribe = unsubscribe.trim_matches(|c| c == '<' || c == '>').to_owned();
-    assert_eq!(smtp.mails_to("bob@example.com").len(), 0, "Bob asked for nothing");
+    let unsubscribe = unsubscribe
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_owned();
+    assert_eq!(
+        smtp.mails_to("bob@example.com").len(),
+        0,
+        "Bob asked for nothing"
+    );
 
     // One click (RFC 8058) stops them; a later reply is not mailed.
     let response = app
@@ -440,13 +661,24 @@ async fn reply_notices_need_a_confirmed_address_and_stop_with_one_click() {
     let (_, late) = post_json(
         &app,
         &format!("/comments/{p1}"),
-        &[("name", "Cy"), ("email", "cy@example.com"), ("body", "Late reply"), ("parent", &ann_id), ("ticket", &t)],
+        &[
+            ("name", "Cy"),
+            ("email", "cy@example.com"),
+            ("body", "Late reply"),
+            ("parent", &ann_id),
+            ("ticket", &t),
+        ],
     )
     .await;
     assert_eq!(late["status"], "approved");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let to_ann = smtp.mails_to("ann@example.com");
-    assert_eq!(to_ann.len(), 2, "confirmation and one notice: {:?}", to_ann.iter().map(|m| m.subject()).collect::<Vec<_>>());
+    assert_eq!(
+        to_ann.len(),
+        2,
+        "confirmation and one notice: {:?}",
+        to_ann.iter().map(|m| m.subject()).collect::<Vec<_>>()
+    );
     let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comment_mail WHERE status = 'sent'")
         .fetch_one(app.db.pool())
         .await
@@ -457,11 +689,15 @@ async fn reply_notices_need_a_confirmed_address_and_stop_with_one_click() {
 #[tokio::test]
 async fn a_readers_transcript_waits_then_becomes_the_pages_and_is_searchable() {
     let (app, admin) = site(|_| {}).await;
-    app.exec("UPDATE pages SET transcript = '' WHERE slug = 'p2'", &[]).await;
+    app.exec("UPDATE pages SET transcript = '' WHERE slug = 'p2'", &[])
+        .await;
     let p2 = page_id(&app, "p2").await;
     let t = ticket(&app).await;
     let page = app.page("/comic/p2").await;
-    assert!(page.contains("data-transcript-form"), "a page without a transcript asks for one");
+    assert!(
+        page.contains("data-transcript-form"),
+        "a page without a transcript asks for one"
+    );
     assert!(!app.page("/comic/p1").await.contains("data-transcript-form"));
 
     let text = "PIP: Mrrrow.\nKEEPER: The quasiparticle lamp is lit.";
@@ -474,7 +710,10 @@ async fn a_readers_transcript_waits_then_becomes_the_pages_and_is_searchable() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["status"], "pending");
     let search = app.page("/search?q=quasiparticle").await;
-    assert!(!search.contains("/comic/p2"), "not searchable before approval");
+    assert!(
+        !search.contains("/comic/p2"),
+        "not searchable before approval"
+    );
     let queue = admin.page("/admin/comments").await;
     assert!(queue.contains("transcript") && queue.contains("quasiparticle"));
 
@@ -482,14 +721,23 @@ async fn a_readers_transcript_waits_then_becomes_the_pages_and_is_searchable() {
         .fetch_one(app.db.pool())
         .await
         .expect("id");
-    let response = admin.post("/admin/comments/bulk", &[("ids", &id.to_string()), ("action", "approve")]).await;
+    let response = admin
+        .post(
+            "/admin/comments/bulk",
+            &[("ids", &id.to_string()), ("action", "approve")],
+        )
+        .await;
     assert!(admin.follow(response).await.contains("1 comment approved"));
     let page = app.page("/comic/p2").await;
     assert!(page.contains("The quasiparticle lamp is lit."));
     assert!(!page.contains("data-transcript-form"));
     let mut found = false;
     for _ in 0..50 {
-        if app.page("/search?q=quasiparticle").await.contains("/comic/p2") {
+        if app
+            .page("/search?q=quasiparticle")
+            .await
+            .contains("/comic/p2")
+        {
             found = true;
             break;
         }
@@ -523,13 +771,32 @@ async fn script_in_comments_is_inert_and_a_readers_pending_comment_is_theirs_alo
     // An approved comment full of attempts, posted by another reader.
     let t = ticket(&app).await;
     let attack = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\"> [click](javascript:window.pwned=3) <a href=\"#\" onclick=\"window.pwned=4\">x</a>";
-    let (_, posted) = comment(&app, p3, &t, "<b onmouseover=alert(1)>Mallory</b>", "m@example.com", attack).await;
+    let (_, posted) = comment(
+        &app,
+        p3,
+        &t,
+        "<b onmouseover=alert(1)>Mallory</b>",
+        "m@example.com",
+        attack,
+    )
+    .await;
     let id = posted["id"].as_i64().expect("id").to_string();
-    admin.post("/admin/comments/bulk", &[("ids", &id), ("action", "approve")]).await;
+    admin
+        .post(
+            "/admin/comments/bulk",
+            &[("ids", &id), ("action", "approve")],
+        )
+        .await;
 
     c.goto(&app.url("/comic/p3")).await.expect("goto");
-    browser.wait_for("document.querySelector('.comment-body')").await;
-    for link in c.find_all(Locator::Css(".comment-body a")).await.expect("links") {
+    browser
+        .wait_for("document.querySelector('.comment-body')")
+        .await;
+    for link in c
+        .find_all(Locator::Css(".comment-body a"))
+        .await
+        .expect("links")
+    {
         link.click().await.ok();
     }
     let pwned = browser.eval("window.pwned || 0").await;
@@ -538,26 +805,71 @@ async fn script_in_comments_is_inert_and_a_readers_pending_comment_is_theirs_alo
         .eval("document.querySelectorAll('.comments script, .comments img, .comments [onerror], .comments [onclick], .comments [onmouseover]').length")
         .await;
     assert_eq!(elements, 0);
-    assert!(browser.eval("document.querySelector('.comment-author').textContent").await.as_str().expect("text").contains("<b onmouseover"));
+    assert!(browser
+        .eval("document.querySelector('.comment-author').textContent")
+        .await
+        .as_str()
+        .expect("text")
+        .contains("<b onmouseover"));
 
     // A reader posts through the form (with the script): their pending
     // comment shows to them, marked, and they can edit it.
-    c.find(Locator::Css("#comment-body")).await.expect("body").send_keys("My first thought").await.expect("type");
-    c.find(Locator::Css("#comment-name")).await.expect("name").send_keys("Zed").await.expect("type");
+    c.find(Locator::Css("#comment-body"))
+        .await
+        .expect("body")
+        .send_keys("My first thought")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#comment-name"))
+        .await
+        .expect("name")
+        .send_keys("Zed")
+        .await
+        .expect("type");
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    c.find(Locator::Css("[data-comment-form] button[type=submit]")).await.expect("submit").click().await.expect("click");
-    browser.wait_for("document.querySelector('.comment.is-pending')").await;
-    let status = browser.eval("document.querySelector('[data-comment-status]').textContent").await;
-    assert!(status.as_str().expect("text").contains("waits for the author"), "{status}");
+    c.find(Locator::Css("[data-comment-form] button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .wait_for("document.querySelector('.comment.is-pending')")
+        .await;
+    let status = browser
+        .eval("document.querySelector('[data-comment-status]').textContent")
+        .await;
+    assert!(
+        status
+            .as_str()
+            .expect("text")
+            .contains("waits for the author"),
+        "{status}"
+    );
     // After a reload it is still there for this browser, and only for it.
     c.refresh().await.expect("reload");
-    browser.wait_for("document.querySelector('.comment.is-pending .own-actions')").await;
+    browser
+        .wait_for("document.querySelector('.comment.is-pending .own-actions')")
+        .await;
     assert!(!app.page("/comic/p3").await.contains("My first thought"));
-    c.find(Locator::Css(".comment.is-pending .own-actions button")).await.expect("edit").click().await.expect("click");
-    let area = c.find(Locator::Css(".comment.is-pending textarea")).await.expect("editor");
+    c.find(Locator::Css(".comment.is-pending .own-actions button"))
+        .await
+        .expect("edit")
+        .click()
+        .await
+        .expect("click");
+    let area = c
+        .find(Locator::Css(".comment.is-pending textarea"))
+        .await
+        .expect("editor");
     area.clear().await.expect("clear");
     area.send_keys("My second thought").await.expect("type");
-    c.find(Locator::Css(".comment.is-pending button")).await.expect("save").click().await.expect("click");
+    c.find(Locator::Css(".comment.is-pending button"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("click");
     let mut saved = String::new();
     for _ in 0..50 {
         saved = sqlx::query_scalar("SELECT body FROM comments WHERE author_name = 'Zed'")
@@ -584,7 +896,12 @@ async fn the_creators_settings_change_the_site_without_code() {
     assert_eq!(response.headers()["x-robots-tag"], "noai, noimageai");
     let body = response.text().await.expect("body");
     assert!(body.contains(r#"<meta name="tdm-reservation" content="1">"#));
-    let tdm: serde_json::Value = app.get("/.well-known/tdmrep.json").await.json().await.expect("json");
+    let tdm: serde_json::Value = app
+        .get("/.well-known/tdmrep.json")
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(tdm[0]["tdm-reservation"], 1);
     let image = select_attr_first(&body, ".comic-images img", "src");
     let thumb = select_attr_first(&app.page("/archive").await, ".tiles img", "src");
@@ -601,30 +918,72 @@ async fn the_creators_settings_change_the_site_without_code() {
                 .as_u16()
         }
     };
-    assert_eq!(from_elsewhere(image.clone()).await, 200, "hotlinks allowed until switched on");
+    assert_eq!(
+        from_elsewhere(image.clone()).await,
+        200,
+        "hotlinks allowed until switched on"
+    );
 
     // Support links, hotlink refusal; bad links refused with the line.
     let response = admin
-        .post("/admin/settings/readers", &[("links", "Patreon | https://patreon.com/pip\nnot a link"), ("ai_robots", "1")])
+        .post(
+            "/admin/settings/readers",
+            &[
+                ("links", "Patreon | https://patreon.com/pip\nnot a link"),
+                ("ai_robots", "1"),
+            ],
+        )
         .await;
-    assert!(admin.follow(response).await.contains("Line 2 of the support links"));
+    assert!(admin
+        .follow(response)
+        .await
+        .contains("Line 2 of the support links"));
     let response = admin
         .post(
             "/admin/settings/readers",
-            &[("links", "Patreon | https://patreon.com/pip\r\nKo-fi | https://ko-fi.com/pip"), ("ai_robots", "1"), ("ai_header", "1"), ("ai_tdm", "1"), ("refuse_hotlinks", "1")],
+            &[
+                (
+                    "links",
+                    "Patreon | https://patreon.com/pip\r\nKo-fi | https://ko-fi.com/pip",
+                ),
+                ("ai_robots", "1"),
+                ("ai_header", "1"),
+                ("ai_tdm", "1"),
+                ("refuse_hotlinks", "1"),
+            ],
         )
         .await;
     assert_eq!(response.status(), 303);
     let page = html(&app.page("/comic/p1").await);
     assert_eq!(select_text(&page, ".support a"), vec!["Patreon", "Ko-fi"]);
-    assert_eq!(from_elsewhere(image.clone()).await, 403, "a full-size image on another site");
-    assert_eq!(from_elsewhere(thumb).await, 200, "thumbnails may be shown anywhere");
-    let own = app.client.get(app.url(&image)).header("Referer", app.url("/comic/p1")).send().await.expect("get");
+    assert_eq!(
+        from_elsewhere(image.clone()).await,
+        403,
+        "a full-size image on another site"
+    );
+    assert_eq!(
+        from_elsewhere(thumb).await,
+        200,
+        "thumbnails may be shown anywhere"
+    );
+    let own = app
+        .client
+        .get(app.url(&image))
+        .header("Referer", app.url("/comic/p1"))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(own.status(), 200, "our own pages show it");
-    assert_eq!(app.get(&image).await.status(), 200, "no Referer: a reader opening it");
+    assert_eq!(
+        app.get(&image).await.status(),
+        200,
+        "no Referer: a reader opening it"
+    );
 
     // Everything off: no rules, no header, no reservation.
-    let response = admin.post("/admin/settings/readers", &[("links", "")]).await;
+    let response = admin
+        .post("/admin/settings/readers", &[("links", "")])
+        .await;
     assert_eq!(response.status(), 303);
     assert!(!app.page("/robots.txt").await.contains("GPTBot"));
     let response = app.get("/comic/p1").await;
@@ -633,33 +992,75 @@ async fn the_creators_settings_change_the_site_without_code() {
 
     // A series warning with an age gate shows before every page's images; a
     // chapter's own warning comes first for its pages.
-    let series: i64 = sqlx::query_scalar("SELECT id FROM series").fetch_one(app.db.pool()).await.expect("series");
+    let series: i64 = sqlx::query_scalar("SELECT id FROM series")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("series");
     let response = admin
-        .post(&format!("/admin/series/{series}"), &[("title", "Main"), ("slug", "main"), ("content_warning", "gore"), ("age_gate", "1")])
+        .post(
+            &format!("/admin/series/{series}"),
+            &[
+                ("title", "Main"),
+                ("slug", "main"),
+                ("content_warning", "gore"),
+                ("age_gate", "1"),
+            ],
+        )
         .await;
     assert_eq!(response.status(), 303);
     let page = html(&app.page("/comic/p2").await);
     let summary = select_text(&page, ".content-warning summary").join(" ");
-    assert!(summary.contains("Adults only (18+).") && summary.contains("gore"), "{summary}");
+    assert!(
+        summary.contains("Adults only (18+).") && summary.contains("gore"),
+        "{summary}"
+    );
     assert_eq!(
         crate::common::select_attr(&page, ".content-warning", "data-remember"),
         vec![format!("adult-{series}")]
     );
     let response = admin
-        .post(&format!("/admin/series/{series}"), &[("title", "Main"), ("slug", "main"), ("content_warning", "line one\nline two")])
+        .post(
+            &format!("/admin/series/{series}"),
+            &[
+                ("title", "Main"),
+                ("slug", "main"),
+                ("content_warning", "line one\nline two"),
+            ],
+        )
         .await;
     assert!(admin.follow(response).await.contains("one line"));
 
     // A colour readers could not read on is refused; the page stays as it was.
     let response = admin
-        .post("/admin/settings/look", &[("accent", "#777777"), ("heading_font", "system"), ("logo", "")])
+        .post(
+            "/admin/settings/look",
+            &[
+                ("accent", "#777777"),
+                ("heading_font", "system"),
+                ("logo", ""),
+            ],
+        )
         .await;
-    assert!(admin.follow(response).await.contains("too close to a mid grey"));
+    assert!(admin
+        .follow(response)
+        .await
+        .contains("too close to a mid grey"));
     let response = admin
-        .post("/admin/settings/look", &[("accent", "#1b5e20"), ("heading_font", "atkinson"), ("logo", "")])
+        .post(
+            "/admin/settings/look",
+            &[
+                ("accent", "#1b5e20"),
+                ("heading_font", "atkinson"),
+                ("logo", ""),
+            ],
+        )
         .await;
     assert_eq!(response.status(), 303);
-    let css_url = select_attr_first(&app.page("/comic/p1").await, "link[href^='/theme.css']", "href");
+    let css_url = select_attr_first(
+        &app.page("/comic/p1").await,
+        "link[href^='/theme.css']",
+        "href",
+    );
     assert!(app.page(&css_url).await.contains("#1b5e20"));
 }
 
@@ -674,19 +1075,36 @@ fn select_attr_first(body: &str, selector: &str, attr: &str) -> String {
 async fn a_disqus_export_lands_under_the_pages_it_was_made_on() {
     let (app, admin) = site(|_| {}).await;
     // The old site's `/?p=16` is page 1 here (an import made this redirect).
-    let response = admin.post("/admin/redirects", &[("from", "/?p=16"), ("to", "/comic/p1")]).await;
+    let response = admin
+        .post(
+            "/admin/redirects",
+            &[("from", "/?p=16"), ("to", "/comic/p1")],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let export = crate::import_foreign::fixture("disqus").join("export.xml");
     let export = export.to_str().expect("utf8");
 
     let plan = crate::import_foreign::import(&app, &["--from", "disqus", export, "--dry-run"]);
-    assert!(plan.contains("Would import from Disqus: 5 comments on 2 pages"), "{plan}");
+    assert!(
+        plan.contains("Would import from Disqus: 5 comments on 2 pages"),
+        "{plan}"
+    );
     assert_eq!(total(&app).await, 0, "a dry run writes nothing");
 
     let report = crate::import_foreign::import(&app, &["--from", "disqus", export]);
-    assert!(report.contains("Imported from Disqus: 5 comments on 2 pages"), "{report}");
-    assert!(report.contains("https://old.example/about/ (1 comments)"), "{report}");
-    assert!(report.contains("1 comments belong to threads missing"), "{report}");
+    assert!(
+        report.contains("Imported from Disqus: 5 comments on 2 pages"),
+        "{report}"
+    );
+    assert!(
+        report.contains("https://old.example/about/ (1 comments)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 comments belong to threads missing"),
+        "{report}"
+    );
     app.state.content_changed().await;
 
     let page = html(&app.page("/comic/p1").await);
@@ -694,17 +1112,27 @@ async fn a_disqus_export_lands_under_the_pages_it_was_made_on() {
         select_text(&page, ".comment-threads > li > .comment .comment-body"),
         vec!["What a start! The lamp & the sea."]
     );
-    assert_eq!(select_text(&page, ".comment-replies .comment-body"), vec!["Thanks! More on Friday."]);
-    assert!(select_text(&html(&app.page("/comic/p2").await), ".comment-body").contains(&"Zoë was here — p2 rocks.".to_owned()));
+    assert_eq!(
+        select_text(&page, ".comment-replies .comment-body"),
+        vec!["Thanks! More on Friday."]
+    );
+    assert!(
+        select_text(&html(&app.page("/comic/p2").await), ".comment-body")
+            .contains(&"Zoë was here — p2 rocks.".to_owned())
+    );
     assert_eq!(count(&app, "spam").await, 1);
     assert_eq!(count(&app, "deleted").await, 1);
-    let dated: i64 = sqlx::query_scalar("SELECT created_at FROM comments WHERE source = 'disqus:900001'")
-        .fetch_one(app.db.pool())
-        .await
-        .expect("date");
+    let dated: i64 =
+        sqlx::query_scalar("SELECT created_at FROM comments WHERE source = 'disqus:900001'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("date");
     assert_eq!(dated, 1_456_826_400, "2016-03-01T10:00:00Z");
 
     let again = crate::import_foreign::import(&app, &["--from", "disqus", export]);
-    assert!(again.contains("0 comments on 2 pages (5 imported before)"), "{again}");
+    assert!(
+        again.contains("0 comments on 2 pages (5 imported before)"),
+        "{again}"
+    );
     assert_eq!(total(&app).await, 5);
 }

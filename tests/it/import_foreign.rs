@@ -342,7 +342,8 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
     // kept: approved ones shown (a reply under its thread), the pending one
     // in the moderation queue, the blog post's reported as not carried over.
     assert!(
-        report.contains("5 readers' comments") && report.contains("1 comments on blog posts and pages"),
+        report.contains("5 readers' comments")
+            && report.contains("1 comments on blog posts and pages"),
         "{report}"
     );
     let page = crate::common::html(&app.page("/comic/page-1-arrival").await);
@@ -355,7 +356,10 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
         vec!["Thanks! Next page on Friday."]
     );
     let cafe = app.page("/comic/cafe-quotes").await;
-    assert!(cafe.contains("Zoë") && !cafe.contains("&lt;b&gt;bold&lt;"), "{cafe}");
+    assert!(
+        cafe.contains("Zoë") && !cafe.contains("&lt;b&gt;bold&lt;"),
+        "{cafe}"
+    );
     let pending: Vec<(String, Option<i64>)> = sqlx::query_as(
         "SELECT c.author_name, c.parent_id FROM comments c WHERE c.status = 'pending'",
     )
@@ -364,7 +368,10 @@ async fn a_comic_easel_site_moves_in_with_its_order_texts_images_and_old_links()
     .expect("pending");
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].0, "Reader Two");
-    assert!(pending[0].1.is_some(), "a reply to a reply hangs under the thread");
+    assert!(
+        pending[0].1.is_some(),
+        "a reply to a reply hangs under the thread"
+    );
 
     // The admin sees the redirects.
     let owner = app.owner().await;

@@ -469,12 +469,9 @@ async fn write_redirects(
         let Some(page) = ids.get(&(series.clone(), slug.clone())) else {
             continue;
         };
-        comments += crate::comments::import::write(
-            &mut tx,
-            crate::comics::PageId(*page),
-            page_comments,
-        )
-        .await?;
+        comments +=
+            crate::comments::import::write(&mut tx, crate::comics::PageId(*page), page_comments)
+                .await?;
         let to = format!("{}/comic/{slug}", prefix(series));
         for url in urls {
             count += usize::from(

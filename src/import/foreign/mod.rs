@@ -46,7 +46,9 @@ pub async fn read(
     let url = || source.to_string_lossy().into_owned();
     match from {
         System::Folder => anyhow::bail!("a folder import is not a foreign one"),
-        System::Disqus => anyhow::bail!("a Disqus export holds comments only (see comments::disqus)"),
+        System::Disqus => {
+            anyhow::bail!("a Disqus export holds comments only (see comments::disqus)")
+        }
         System::Wordpress => {
             let (export, uploads) = (source.to_owned(), uploads.map(ToOwned::to_owned));
             tokio::task::spawn_blocking(move || wordpress::read(&export, uploads.as_deref()))

@@ -1971,7 +1971,11 @@ impl<'w> Builder<'w> {
                 characters,
                 images,
                 old_urls,
-                comments: item.raw_comments.iter().filter_map(RawComment::foreign).collect(),
+                comments: item
+                    .raw_comments
+                    .iter()
+                    .filter_map(RawComment::foreign)
+                    .collect(),
             },
         })
     }
@@ -2627,7 +2631,12 @@ impl<'w> Builder<'w> {
             .posts
             .iter()
             .filter(|i| !kinds.iter().any(|k| k.post_type == i.post_type))
-            .map(|i| i.raw_comments.iter().filter(|c| c.foreign().is_some()).count())
+            .map(|i| {
+                i.raw_comments
+                    .iter()
+                    .filter(|c| c.foreign().is_some())
+                    .count()
+            })
             .sum();
         if elsewhere > 0 {
             unmapped.push(format!(
