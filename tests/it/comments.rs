@@ -882,6 +882,27 @@ async fn script_in_comments_is_inert_and_a_readers_pending_comment_is_theirs_alo
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(saved, "My second thought");
+
+    // The moderator approves it from the keyboard: j (first row), a (approve).
+    browser.log_in(&app.address, OWNER, PASSWORD).await;
+    c.goto(&app.url("/admin/comments")).await.expect("goto");
+    browser.wait_for("document.querySelector('.queued-comment')").await;
+    browser.press('j').await;
+    browser.wait_for("document.querySelector('.queued-comment.is-current')").await;
+    browser.press('a').await;
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = sqlx::query_scalar("SELECT status FROM comments WHERE author_name = 'Zed'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("status");
+        if status == "approved" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "approved");
+    assert!(app.page("/comic/p3").await.contains("My second thought"));
 }
 
 #[tokio::test]
