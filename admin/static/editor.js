@@ -52,6 +52,7 @@
       transcript: d.transcript || "",
       notes: d.notes || "",
       content_warning: d.content_warning || "",
+      age_gate: !!d.age_gate,
       chapter_id: d.chapter_id === undefined || d.chapter_id === null || d.chapter_id === "" ? null : Number(d.chapter_id),
       tags: (d.tags || []).slice(),
       characters: (d.characters || []).slice(),
@@ -67,6 +68,7 @@
       transcript: field("transcript").value,
       notes: field("notes").value,
       content_warning: field("content_warning").value,
+      age_gate: field("age_gate").checked,
       chapter_id: field("chapter_id").value,
       tags: list(field("tags").value),
       characters: list(field("characters").value),
@@ -82,6 +84,7 @@
     field("transcript").value = d.transcript;
     field("notes").value = d.notes;
     field("content_warning").value = d.content_warning;
+    field("age_gate").checked = d.age_gate;
     field("chapter_id").value = d.chapter_id === null ? "" : String(d.chapter_id);
     field("tags").value = d.tags.join(", ");
     field("characters").value = d.characters.join(", ");

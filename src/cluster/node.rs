@@ -247,13 +247,7 @@ async fn watchdog(services: Services) {
                 if due {
                     last_checks = Some(Instant::now());
                     super::alerts::check_all(&services).await;
-                    let signer = crate::newsletter::tokens::Signer::load(
-                        &services.db,
-                        services.config.newsletter.secret.as_ref(),
-                    )
-                    .await
-                    .ok();
-                    crate::comments::mail::watchdog(&services, signer).await;
+                    crate::comments::mail::watchdog(&services).await;
                 }
             }
             Ok(false) => last_checks = None,

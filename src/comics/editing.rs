@@ -29,6 +29,9 @@ pub struct PageDraft {
     pub notes: String,
     #[serde(default)]
     pub content_warning: String,
+    /// Readers confirm they are adults before the images show.
+    #[serde(default)]
+    pub age_gate: bool,
     #[serde(default)]
     pub chapter_id: Option<i64>,
     #[serde(default)]
@@ -158,13 +161,14 @@ struct PageFields {
     #[sqlx(try_from = "DbText")]
     notes: String,
     content_warning: String,
+    age_gate: i64,
     chapter_id: Option<i64>,
 }
 
 /// The page as published, as a draft document.
 pub async fn from_page_row(db: &Db, id: PageId) -> Result<PageDraft, sqlx::Error> {
     let fields: PageFields = sqlx::query_as(
-        "SELECT title, slug, hover_text, transcript, notes, content_warning, chapter_id FROM pages WHERE id = ?",
+        "SELECT title, slug, hover_text, transcript, notes, content_warning, age_gate, chapter_id FROM pages WHERE id = ?",
     )
     .bind(id)
     .fetch_one(db)
@@ -190,6 +194,7 @@ pub async fn from_page_row(db: &Db, id: PageId) -> Result<PageDraft, sqlx::Error
         transcript: fields.transcript,
         notes: fields.notes,
         content_warning: fields.content_warning,
+        age_gate: fields.age_gate != 0,
         chapter_id: fields.chapter_id,
         tags: names("tag"),
         characters: names("character"),
@@ -343,6 +348,7 @@ pub async fn preview(db: &Db, id: PageId) -> Result<Option<Preview>, sqlx::Error
     page.transcript = draft.transcript.clone();
     page.notes = draft.notes.clone();
     page.content_warning = draft.content_warning.clone();
+    page.age_gate = i64::from(draft.age_gate);
     let chapter = match draft.chapter_id {
         Some(c) => super::chapters::all_in_series(db, page.series_id)
             .await?
@@ -459,7 +465,7 @@ async fn apply_in(
     };
     let updated = sqlx::query(
         "UPDATE pages SET title = ?, slug = ?, hover_text = ?, transcript = ?, notes = ?, content_warning = ?, \
-         chapter_id = ?, status = ?, published_at = ?, live_at = ?, updated_at = ? WHERE id = ?",
+         age_gate = ?, chapter_id = ?, status = ?, published_at = ?, live_at = ?, updated_at = ? WHERE id = ?",
     )
     .bind(draft.title.trim())
     .bind(&draft.slug)
@@ -467,6 +473,7 @@ async fn apply_in(
     .bind(&draft.transcript)
     .bind(&draft.notes)
     .bind(draft.content_warning.trim())
+    .bind(i64::from(draft.age_gate))
     .bind(draft.chapter_id)
     .bind(&status)
     .bind(published_at)

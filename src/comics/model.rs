@@ -163,6 +163,8 @@ pub struct Page {
     pub updated_at: i64,
     /// Readers may not comment on this page (the author closed it).
     pub comments_closed: i64,
+    /// Readers confirm they are adults before this page's images show.
+    pub age_gate: i64,
     pub chapter_slug: Option<String>,
     pub chapter_title: Option<String>,
     pub chapter_position: Option<i64>,

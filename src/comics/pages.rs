@@ -15,7 +15,7 @@ macro_rules! select_pages {
     () => {
         "SELECT p.id, p.series_id, p.chapter_id, p.slug, p.title, p.position, p.status, \
          p.published_at, p.live_at, p.hover_text, p.transcript, p.notes, p.content_warning, \
-         p.updated_at, p.comments_closed, c.slug AS chapter_slug, c.title AS chapter_title, \
+         p.updated_at, p.comments_closed, p.age_gate, c.slug AS chapter_slug, c.title AS chapter_title, \
          c.position AS chapter_position, c.content_warning AS chapter_warning, c.age_gate AS chapter_gate \
          FROM pages p LEFT JOIN chapters c ON c.id = p.chapter_id"
     };

@@ -153,6 +153,19 @@ struct Due {
     attempts: i64,
 }
 
+/// How many mails wait (due now or left `sending` by a crashed node).
+async fn due_count(services: &Services) -> Result<i64, sqlx::Error> {
+    let now = db::now();
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comment_mail \
+         WHERE (status = 'queued' AND next_at <= ?) OR (status = 'sending' AND claimed_at < ?)",
+    )
+    .bind(now)
+    .bind(now - STUCK_SECS)
+    .fetch_one(&services.db)
+    .await
+}
+
 /// Sends every mail that is due. Returns how many went out.
 pub async fn deliver_due(services: &Services, signer: &Signer) -> anyhow::Result<usize> {
     if !services.mailer.is_enabled() {
@@ -357,11 +370,24 @@ pub async fn digest(services: &Services) -> anyhow::Result<bool> {
 }
 
 /// The watchdog's share: due mail, the digest, and old spam purged.
-pub async fn watchdog(services: &Services, signer: Option<Signer>) {
-    if let Some(signer) = signer {
-        if let Err(error) = deliver_due(services, &signer).await {
-            tracing::warn!(%error, "comment mail round failed");
+pub async fn watchdog(services: &Services) {
+    match due_count(services).await {
+        Ok(0) => {}
+        Ok(_) => {
+            // Loaded only when there is mail: loading makes the site's key
+            // on first use, and a site without comment mail needs none.
+            let signer =
+                Signer::load(&services.db, services.config.newsletter.secret.as_ref()).await;
+            match signer {
+                Ok(signer) => {
+                    if let Err(error) = deliver_due(services, &signer).await {
+                        tracing::warn!(%error, "comment mail round failed");
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "comment mail: no signing key"),
+            }
         }
+        Err(error) => tracing::warn!(%error, "comment mail: cannot read the outbox"),
     }
     if let Err(error) = digest(services).await {
         tracing::warn!(%error, "comment digest not sent");

@@ -306,28 +306,33 @@ pub fn page_view(
     }
 }
 
-/// The warning readers see before a page's images (see `WarningView`).
+/// The warning readers see before a page's images (see `WarningView`):
+/// the first text among the page's, its chapter's and its series'; an age
+/// gate from any of them.
 pub fn warning_for(site: &Site, page: &Page) -> Option<WarningView> {
     let series = site.series.iter().find(|s| s.id == page.series_id);
-    let chapter_gate = page.chapter_gate.unwrap_or(0) != 0;
-    let series_gate = series.is_some_and(|s| s.age_gate != 0);
-    let chapter_text = page.chapter_warning.clone().unwrap_or_default();
-    let series_text = series
-        .map(|s| s.content_warning.clone())
-        .unwrap_or_default();
-    let (text, scope) = if !page.content_warning.trim().is_empty() {
-        (page.content_warning.clone(), format!("page-{}", page.id.0))
-    } else if !chapter_text.trim().is_empty() || chapter_gate {
+    let adult = page.age_gate != 0
+        || page.chapter_gate.unwrap_or(0) != 0
+        || series.is_some_and(|s| s.age_gate != 0);
+    let texts = [
+        (page.content_warning.clone(), format!("page-{}", page.id.0)),
         (
-            chapter_text,
+            page.chapter_warning.clone().unwrap_or_default(),
             format!("chapter-{}", page.chapter_id.map_or(0, |c| c.0)),
-        )
-    } else if !series_text.trim().is_empty() || series_gate {
-        (series_text, format!("series-{}", page.series_id.0))
-    } else {
-        return None;
+        ),
+        (
+            series
+                .map(|s| s.content_warning.clone())
+                .unwrap_or_default(),
+            format!("series-{}", page.series_id.0),
+        ),
+    ];
+    let found = texts.into_iter().find(|(text, _)| !text.trim().is_empty());
+    let (text, scope) = match (found, adult) {
+        (Some(found), _) => found,
+        (None, true) => (String::new(), String::new()),
+        (None, false) => return None,
     };
-    let adult = chapter_gate || series_gate;
     // An age gate is remembered for the whole series: a reader confirms once.
     let scope = if adult {
         format!("adult-{}", page.series_id.0)

@@ -872,10 +872,13 @@ async fn script_in_comments_is_inert_and_a_readers_pending_comment_is_theirs_alo
         .expect("click");
     let mut saved = String::new();
     for _ in 0..50 {
-        saved = sqlx::query_scalar("SELECT body FROM comments WHERE author_name = 'Zed'")
-            .fetch_one(app.db.pool())
-            .await
-            .expect("body");
+        saved = sqlx::query_scalar::<_, halftone::db::DbText>(
+            "SELECT body FROM comments WHERE author_name = 'Zed'",
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .expect("body")
+        .0;
         if saved == "My second thought" {
             break;
         }
@@ -886,9 +889,13 @@ async fn script_in_comments_is_inert_and_a_readers_pending_comment_is_theirs_alo
     // The moderator approves it from the keyboard: j (first row), a (approve).
     browser.log_in(&app.address, OWNER, PASSWORD).await;
     c.goto(&app.url("/admin/comments")).await.expect("goto");
-    browser.wait_for("document.querySelector('.queued-comment')").await;
+    browser
+        .wait_for("document.querySelector('.queued-comment')")
+        .await;
     browser.press('j').await;
-    browser.wait_for("document.querySelector('.queued-comment.is-current')").await;
+    browser
+        .wait_for("document.querySelector('.queued-comment.is-current')")
+        .await;
     browser.press('a').await;
     let mut status = String::new();
     for _ in 0..50 {
@@ -1010,6 +1017,35 @@ async fn the_creators_settings_change_the_site_without_code() {
     let response = app.get("/comic/p1").await;
     assert!(response.headers().get("x-robots-tag").is_none());
     assert_eq!(app.get("/.well-known/tdmrep.json").await.status(), 404);
+
+    // A page of its own for adults: the editor's box, saved and published
+    // as the editor does it; its neighbours stay open.
+    let p1 = halftone::comics::PageId(page_id(&app, "p1").await);
+    let (revision, mut draft) = halftone::comics::editing::head(&app.db, p1)
+        .await
+        .expect("head")
+        .expect("page");
+    draft.age_gate = true;
+    let saved = halftone::comics::editing::save_draft(&app.db, p1, revision, &draft, None)
+        .await
+        .expect("save");
+    let halftone::comics::editing::SaveOutcome::Saved { revision } = saved else {
+        panic!("not saved: {saved:?}");
+    };
+    halftone::comics::editing::publish(
+        &app.db,
+        p1,
+        revision,
+        halftone::comics::editing::Publish::Keep,
+    )
+    .await
+    .expect("publish");
+    app.state.content_changed().await;
+    let gated = html(&app.page("/comic/p1").await);
+    assert!(select_text(&gated, ".content-warning summary")
+        .join(" ")
+        .contains("Adults only (18+)."));
+    assert!(!app.page("/comic/p2").await.contains("content-warning"));
 
     // A series warning with an age gate shows before every page's images; a
     // chapter's own warning comes first for its pages.
@@ -1156,4 +1192,32 @@ async fn a_disqus_export_lands_under_the_pages_it_was_made_on() {
         "{again}"
     );
     assert_eq!(total(&app).await, 5);
+}
+
+#[tokio::test]
+async fn the_owners_get_one_digest_an_hour_when_comments_wait() {
+    let smtp = SmtpSink::start();
+    let (app, _admin) = site(|c| {
+        smtp_config(c, smtp.port);
+        // The watchdog (which sends the digest) checks every second here.
+        c.cluster.check_secs = 1;
+        c.cluster.lease_secs = 4;
+    })
+    .await;
+    let p1 = page_id(&app, "p1").await;
+    let t = ticket(&app).await;
+    let (_, held) = comment(&app, p1, &t, "Ann", "ann@example.com", "Hello there").await;
+    assert_eq!(held["status"], "pending");
+    let digest = smtp.wait_for_mail_to(OWNER, Duration::from_secs(20)).await;
+    assert_eq!(digest.subject(), "1 comment to moderate");
+    assert!(
+        digest.text().contains("Ann on “Page 1”"),
+        "{}",
+        digest.text()
+    );
+    assert!(digest.text().contains("/admin/comments"));
+    // More comments within the hour: no second mail.
+    comment(&app, p1, &t, "Bob", "bob@example.com", "Me too").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(smtp.mails_to(OWNER).len(), 1);
 }
