@@ -90,10 +90,12 @@ pub async fn protect(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(|r| r.map_into_boxed_body());
     };
-    // The settings as last loaded (no database on this path): on by default.
-    let settings = state.site_data.peek().map(|d| d.settings.clone());
-    let header_on = settings.as_ref().is_none_or(|s| s.ai_header);
-    let refuse = settings.as_ref().is_some_and(|s| s.refuse_hotlinks);
+    // The settings as last loaded (no database on this path, and only two
+    // flags read: this runs on every request, cached ones included). On by
+    // default.
+    let (header_on, refuse) = state.site_data.peek().map_or((true, false), |d| {
+        (d.settings.ai_header, d.settings.refuse_hotlinks)
+    });
     if refuse && path.starts_with("/media/") && is_full_size(&path) {
         if let Some(referer) = req
             .headers()
