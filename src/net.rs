@@ -18,6 +18,35 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// A per-network rate limit (the subscribe and comment forms): `burst`
+/// tries at once, then one per `every`, keyed by [`client_key`]. Old keys
+/// are dropped once many are tracked, so a scan of addresses cannot grow it
+/// without bound.
+pub struct NetworkLimit(governor::DefaultKeyedRateLimiter<IpAddr>);
+
+impl NetworkLimit {
+    pub fn new(burst: u32, every: std::time::Duration) -> Self {
+        use std::num::NonZeroU32;
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Self(governor::RateLimiter::keyed(
+            governor::Quota::with_period(every.max(std::time::Duration::from_millis(1)))
+                .unwrap_or(governor::Quota::per_minute(NonZeroU32::MIN))
+                .allow_burst(burst),
+        ))
+    }
+
+    /// `Err(wait)` when this client's network has used up its tries.
+    pub fn check(&self, client: IpAddr) -> Result<(), std::time::Duration> {
+        use governor::clock::{Clock, DefaultClock};
+        if self.0.len() > 10_000 {
+            self.0.retain_recent();
+        }
+        self.0
+            .check_key(&client_key(client))
+            .map_err(|n| n.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::client_key;

@@ -80,7 +80,11 @@ pub async fn write(
                 kind: Kind::Comment,
                 status: comment.status.ours(),
                 author_name: &name,
-                author_email: &comment.author_email.trim().to_lowercase(),
+                // Another system's address may be longer than any real
+                // one (and than the column): then it is dropped, not fatal.
+                author_email: &Some(comment.author_email.trim().to_lowercase())
+                    .filter(|e| e.len() <= 254)
+                    .unwrap_or_default(),
                 user_id: None,
                 body: &body,
                 reason: "imported",

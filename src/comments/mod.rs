@@ -127,6 +127,9 @@ pub async fn insert(
     new: &NewComment<'_>,
 ) -> Result<i64, sqlx::Error> {
     let moderated = (new.status != Status::Pending).then_some(new.created_at);
+    // The reason names a blocklist entry, which may be long: the column
+    // holds 500 characters (MariaDB refuses more).
+    let reason: String = new.reason.chars().take(400).collect();
     let result = sqlx::query(
         "INSERT INTO comments (page_id, parent_id, kind, status, author_name, author_email, user_id, \
          body, reason, notify, edit_hash, source, created_at, updated_at, moderated_at) \
@@ -140,7 +143,7 @@ pub async fn insert(
     .bind(new.author_email)
     .bind(new.user_id)
     .bind(new.body)
-    .bind(new.reason)
+    .bind(&reason)
     .bind(i64::from(new.notify))
     .bind(new.edit_hash)
     .bind(new.source)

@@ -15,10 +15,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
-
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::Status;
 
@@ -220,28 +217,20 @@ fn check_fields(rules: &Rules, s: &Submission<'_>) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Comments per network (the login limit's client key): a few at once,
-/// then one a minute (`[comments]` in the configuration).
-pub struct Limiter(DefaultKeyedRateLimiter<IpAddr>);
+/// Comments per network: a few at once, then one a minute (`[comments]`
+/// in the configuration).
+pub struct Limiter(crate::net::NetworkLimit);
 
 impl Limiter {
     pub fn new(config: &crate::config::CommentsConfig) -> Self {
-        let burst = NonZeroU32::new(config.burst).unwrap_or(NonZeroU32::MIN);
-        Self(RateLimiter::keyed(
-            Quota::with_period(Duration::from_secs(config.every_secs.max(1)))
-                .unwrap_or(Quota::per_minute(NonZeroU32::MIN))
-                .allow_burst(burst),
+        Self(crate::net::NetworkLimit::new(
+            config.burst,
+            Duration::from_secs(config.every_secs.max(1)),
         ))
     }
 
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        use governor::clock::{Clock, DefaultClock};
-        if self.0.len() > 10_000 {
-            self.0.retain_recent();
-        }
-        self.0
-            .check_key(&crate::net::client_key(client))
-            .map_err(|n| n.wait_time_from(DefaultClock::default().now()))
+        self.0.check(client)
     }
 }
 

@@ -19,11 +19,9 @@ pub mod subscribers;
 pub mod tokens;
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::{watch, Notify, OnceCell};
 
 use crate::events::Events;
@@ -55,12 +53,11 @@ pub struct Newsletter {
     stop: watch::Sender<bool>,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Subscribe attempts per address: a bot cannot use the form to flood.
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    limiter: crate::net::NetworkLimit,
 }
 
 impl Newsletter {
     pub fn new(enabled: bool) -> Self {
-        let burst = NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN);
         Self {
             enabled,
             owner: format!(
@@ -73,11 +70,7 @@ impl Newsletter {
             stop: watch::channel(false).0,
             task: std::sync::Mutex::new(None),
             // Five tries, then one every two minutes, per address.
-            limiter: RateLimiter::keyed(
-                Quota::with_period(Duration::from_secs(120))
-                    .unwrap_or(Quota::per_minute(NonZeroU32::MIN))
-                    .allow_burst(burst),
-            ),
+            limiter: crate::net::NetworkLimit::new(5, Duration::from_secs(120)),
         }
     }
 
@@ -93,13 +86,7 @@ impl Newsletter {
 
     /// `Err(wait)` when this address has used up its subscribe attempts.
     pub fn check_rate(&self, address: IpAddr) -> Result<(), Duration> {
-        use governor::clock::{Clock, DefaultClock};
-        if self.limiter.len() > 10_000 {
-            self.limiter.retain_recent();
-        }
-        self.limiter
-            .check_key(&address)
-            .map_err(|n| n.wait_time_from(DefaultClock::default().now()))
+        self.limiter.check(address)
     }
 
     /// Tells the sender on this node and, through events, on every node

@@ -282,7 +282,7 @@ async fn submit(
     let refuse = |refusal: Refusal, form: CommentForm| async move {
         answer_refusal(
             state,
-            &site_for_page(state).await?,
+            &Site::load(state, None).await?,
             json,
             page,
             kind,
@@ -460,10 +460,6 @@ async fn submit(
     }
     let comment = comments::get(&state.db, id).await?;
     answer_stored(state, json, page, comment.as_ref(), status, Some(token)).await
-}
-
-async fn site_for_page(state: &AppState) -> Result<Site, AppError> {
-    Site::load(state, None).await
 }
 
 pub fn hash(token: &str) -> String {
@@ -733,11 +729,7 @@ fn own_error(status: StatusCode, message: &str) -> Result<HttpResponse, AppError
 
 // ---- Reply notices: confirm and unsubscribe (signed links) ----
 
-#[derive(Deserialize)]
-pub struct TokenParams {
-    #[serde(default)]
-    t: String,
-}
+use super::subscribe::TokenParams;
 
 #[derive(Serialize)]
 struct NoticeTemplate {
@@ -806,22 +798,40 @@ async fn bad_link(state: &AppState, error: TokenError) -> Result<HttpResponse, A
     .await
 }
 
-/// `GET /comments/confirm?t=…`: a button (mail scanners fetch links).
+/// A signed link's page (GET): a button that asks for the click, or the
+/// finished state when the address is already there (mail scanners fetch
+/// links, so a GET never acts).
+async fn link_page(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+    (when_subscribed, when_not): (&'static str, &'static str),
+) -> Result<HttpResponse, AppError> {
+    match resolve(state, token, purpose).await? {
+        Ok(email) => {
+            let step = if comments::mail::is_subscribed(&state.db, &email).await? {
+                when_subscribed
+            } else {
+                when_not
+            };
+            notice_page(state, StatusCode::OK, step, email, token.to_owned()).await
+        }
+        Err(e) => bad_link(state, e).await,
+    }
+}
+
+/// `GET /comments/confirm?t=…`.
 pub async fn confirm_page(
     state: web::Data<AppState>,
     params: web::Query<TokenParams>,
 ) -> Result<HttpResponse, AppError> {
-    match resolve(&state, &params.t, Purpose::CommenterConfirm).await? {
-        Ok(email) => {
-            let step = if comments::mail::is_subscribed(&state.db, &email).await? {
-                "confirmed"
-            } else {
-                "confirm"
-            };
-            notice_page(&state, StatusCode::OK, step, email, params.t.clone()).await
-        }
-        Err(e) => bad_link(&state, e).await,
-    }
+    link_page(
+        &state,
+        &params.t,
+        Purpose::CommenterConfirm,
+        ("confirmed", "confirm"),
+    )
+    .await
 }
 
 /// `POST /comments/confirm`.
@@ -845,17 +855,13 @@ pub async fn unsubscribe_page(
     state: web::Data<AppState>,
     params: web::Query<TokenParams>,
 ) -> Result<HttpResponse, AppError> {
-    match resolve(&state, &params.t, Purpose::CommenterUnsubscribe).await? {
-        Ok(email) => {
-            let step = if comments::mail::is_subscribed(&state.db, &email).await? {
-                "unsubscribe"
-            } else {
-                "unsubscribed"
-            };
-            notice_page(&state, StatusCode::OK, step, email, params.t.clone()).await
-        }
-        Err(e) => bad_link(&state, e).await,
-    }
+    link_page(
+        &state,
+        &params.t,
+        Purpose::CommenterUnsubscribe,
+        ("unsubscribe", "unsubscribed"),
+    )
+    .await
 }
 
 /// `POST /comments/unsubscribe`: the button, or the mail client's one-click
@@ -865,10 +871,7 @@ pub async fn unsubscribe(
     params: web::Query<TokenParams>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let from_form = url::form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "t")
-        .map(|(_, v)| v.into_owned());
-    let token = from_form.unwrap_or_else(|| params.t.clone());
+    let token = super::subscribe::posted_token(&params, &body);
     match resolve(&state, &token, Purpose::CommenterUnsubscribe).await? {
         Ok(email) => {
             comments::mail::unsubscribe(&state.db, &email).await?;

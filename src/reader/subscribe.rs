@@ -187,7 +187,16 @@ async fn check_inbox(state: &AppState, email: String) -> Result<HttpResponse, Ap
 #[derive(Deserialize)]
 pub struct TokenParams {
     #[serde(default)]
-    t: String,
+    pub t: String,
+}
+
+/// The token of a signed-link POST: from the form (the page's button) or,
+/// for a mail client's one-click request (RFC 8058), from the query.
+pub(super) fn posted_token(params: &TokenParams, body: &[u8]) -> String {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == "t")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| params.t.clone())
 }
 
 /// The subscriber a link names, if its signature holds.
@@ -324,10 +333,7 @@ pub async fn unsubscribe(
     params: web::Query<TokenParams>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let from_form = url::form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "t")
-        .map(|(_, v)| v.into_owned());
-    let token = from_form.unwrap_or_else(|| params.t.clone());
+    let token = posted_token(&params, &body);
     let subscriber = match resolve(&state, &token, Purpose::Unsubscribe).await? {
         Ok(s) => s,
         Err(e) => return bad_link(&state, e).await,

@@ -108,6 +108,25 @@ async fn total(app: &TestApp) -> i64 {
         .expect("count")
 }
 
+/// Polls a column of Zed's comment (as text) until it reads `want`, for up
+/// to 5 s (the browser acts asynchronously); returns the last value read.
+async fn zed_until(app: &TestApp, column: &str, want: &str) -> String {
+    let sql = format!("SELECT {column} FROM comments WHERE author_name = 'Zed'");
+    let mut last = String::new();
+    for _ in 0..50 {
+        last = sqlx::query_scalar::<_, halftone::db::DbText>(&sql)
+            .fetch_one(app.db.pool())
+            .await
+            .expect(column)
+            .0;
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
 fn x_cache(response: &reqwest::Response) -> String {
     response
         .headers()
@@ -870,20 +889,7 @@ async fn script_in_comments_is_inert_and_a_readers_pending_comment_is_theirs_alo
         .click()
         .await
         .expect("click");
-    let mut saved = String::new();
-    for _ in 0..50 {
-        saved = sqlx::query_scalar::<_, halftone::db::DbText>(
-            "SELECT body FROM comments WHERE author_name = 'Zed'",
-        )
-        .fetch_one(app.db.pool())
-        .await
-        .expect("body")
-        .0;
-        if saved == "My second thought" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let saved = zed_until(&app, "body", "My second thought").await;
     assert_eq!(saved, "My second thought");
 
     // The moderator approves it from the keyboard: j (first row), a (approve).
@@ -897,17 +903,7 @@ async fn script_in_comments_is_inert_and_a_readers_pending_comment_is_theirs_alo
         .wait_for("document.querySelector('.queued-comment.is-current')")
         .await;
     browser.press('a').await;
-    let mut status = String::new();
-    for _ in 0..50 {
-        status = sqlx::query_scalar("SELECT status FROM comments WHERE author_name = 'Zed'")
-            .fetch_one(app.db.pool())
-            .await
-            .expect("status");
-        if status == "approved" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = zed_until(&app, "status", "approved").await;
     assert_eq!(status, "approved");
     assert!(app.page("/comic/p3").await.contains("My second thought"));
 }
