@@ -1217,3 +1217,26 @@ async fn the_owners_get_one_digest_an_hour_when_comments_wait() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(smtp.mails_to(OWNER).len(), 1);
 }
+
+#[tokio::test]
+async fn a_long_blocklist_entry_still_files_the_comment_as_spam() {
+    let (app, admin) = site(|_| {}).await;
+    let p1 = page_id(&app, "p1").await;
+    let entry = "spam".repeat(150);
+    let response = admin
+        .post(
+            "/admin/comments/rules",
+            &[
+                ("enabled", "1"),
+                ("hold", "first"),
+                ("max_links", "2"),
+                ("blocklist", entry.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let t = ticket(&app).await;
+    let (status, body) = comment(&app, p1, &t, "Ann", "", &format!("buy {entry} now")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(count(&app, "spam").await, 1);
+}
