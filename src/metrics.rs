@@ -72,7 +72,7 @@ pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
     metrics::gauge!("halftone_db_pool_connections", "state" => "open").set(f64::from(pool.size()));
     metrics::gauge!("halftone_db_pool_connections", "state" => "idle").set(pool.num_idle() as f64);
     metrics::gauge!("halftone_db_pool_connections", "state" => "max")
-        .set(f64::from(state.config.database.max_connections));
+        .set(f64::from(state.config.database.pool_size(state.db.backend())));
     metrics::counter!("halftone_db_queries_total")
         .absolute(crate::telemetry::DB_QUERIES_TOTAL.load(std::sync::atomic::Ordering::Relaxed));
     if let Some(up) = state.cache.redis_up() {
@@ -126,4 +126,23 @@ pub fn record_request(
     metrics::counter!("halftone_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!("halftone_http_request_duration_seconds", "route" => route)
         .record(elapsed.as_secs_f64());
+}
+
+/// A route's request metrics as handles taken once: the fast lane
+/// (`http::lane`) records a cached hit without a lookup by label.
+pub struct RouteMetrics {
+    pub ok: metrics::Counter,
+    pub not_modified: metrics::Counter,
+    pub duration: metrics::Histogram,
+}
+
+impl RouteMetrics {
+    pub fn new(route: Option<String>) -> Self {
+        let route = route.unwrap_or_else(|| "unmatched".to_owned());
+        Self {
+            ok: metrics::counter!("halftone_http_requests_total", "method" => "GET", "route" => route.clone(), "status" => "200"),
+            not_modified: metrics::counter!("halftone_http_requests_total", "method" => "GET", "route" => route.clone(), "status" => "304"),
+            duration: metrics::histogram!("halftone_http_request_duration_seconds", "route" => route),
+        }
+    }
 }

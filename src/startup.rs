@@ -147,6 +147,8 @@ pub struct AppState {
     pub editor_sockets: crate::admin::ws::Sockets,
     /// Settings, series and menu, shared by every page.
     pub site_data: crate::cache::Memo<crate::reader::site::SiteData>,
+    /// Every published page in memory (`comics::catalog`; see `reader::site::catalog`).
+    pub catalog: crate::cache::Snapshot<crate::comics::catalog::Catalog>,
     /// Server-side events for the analytics service (never blocks).
     pub analytics: crate::analytics::Reporter,
     /// The full-text index of published pages (see `search`).
@@ -301,6 +303,7 @@ impl Application {
             comment_limiter: crate::comments::policy::Limiter::new(&config_for_node.comments),
             editor_sockets: Default::default(),
             site_data: Default::default(),
+            catalog: Default::default(),
             analytics: crate::analytics::Reporter::start(&config_analytics),
             search: Arc::new(crate::search::Search::empty().context("search index")?),
             newsletter: Arc::new(crate::newsletter::Newsletter::new(newsletter_enabled)),
@@ -465,8 +468,10 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
     let shutdown_timeout = state.config.shutdown_timeout_secs;
     let server = HttpServer::new(move || {
         App::new()
-            // The last `wrap` is outermost: the request span covers all,
-            // then headers and compression; error pages render innermost.
+            // The last `wrap` is outermost: a fresh cached page leaves by the
+            // fast lane before anything else runs; then the request span
+            // covers all, then headers and compression; error pages render
+            // innermost.
             .wrap(ErrorHandlers::new().default_handler(reader::errors::render_error_page))
             .wrap(from_fn(reader::legacy::old_links))
             .wrap(from_fn(reader::ai::protect))
@@ -474,6 +479,7 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Serv
             .wrap(crate::http::security_headers(&state.config))
             .wrap(from_fn(crate::http::request_context))
             .wrap(from_fn(crate::http::head_as_get))
+            .wrap(crate::http::lane::FastLane::new(&state))
             .app_data(state.clone())
             .app_data(
                 web::PathConfig::default()

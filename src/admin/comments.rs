@@ -417,7 +417,9 @@ pub async fn close(
     if !comments::set_closed(&state.db, page, closed).await? {
         return Err(AppError::NotFound);
     }
-    state.page_changed(page).await;
+    // The flag is on the page row, which every node holds in its catalog:
+    // a content change (rare: the author's click), not a comment change.
+    state.content_changed().await;
     Ok(view::ok(
         &back_to(None, Some(page.0)),
         if closed {

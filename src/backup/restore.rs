@@ -48,7 +48,7 @@ pub async fn open_scratch(url: &str, max_connections: u32) -> anyhow::Result<Db>
             .map(Path::to_owned)
             .unwrap_or_else(|| PathBuf::from("."));
     }
-    config.database.max_connections = max_connections;
+    config.database.max_connections = Some(max_connections);
     Db::connect(&config).await
 }
 

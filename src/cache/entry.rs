@@ -2,9 +2,13 @@
 
 use std::io::Write;
 
-use actix_web::http::{header, StatusCode};
+use std::sync::OnceLock;
+
+use actix_web::body::BoxBody;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use sha2::{Digest, Sha256};
 
 /// What a reader handler produces: a body and its type (status 200).
@@ -23,7 +27,6 @@ impl Rendered {
 }
 
 /// A cached response with its precompressed variants.
-#[derive(Debug, Clone)]
 pub struct Entry {
     /// Unix milliseconds when rendered (also meaningful across nodes).
     pub created_ms: i64,
@@ -34,6 +37,26 @@ pub struct Entry {
     pub body: Bytes,
     pub gzip: Bytes,
     pub br: Bytes,
+    /// `etag` and `content_type` as header values, made once: a hit copies
+    /// references instead of validating strings.
+    etag_value: HeaderValue,
+    type_value: HeaderValue,
+    /// The request metrics of this page's route, taken on its first serve
+    /// through the router; the fast lane (`http::lane`) serves only entries
+    /// that have them.
+    pub lane: OnceLock<crate::metrics::RouteMetrics>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("created_ms", &self.created_ms)
+            .field("generation", &self.generation)
+            .field("content_type", &self.content_type)
+            .field("etag", &self.etag)
+            .field("len", &self.body.len())
+            .finish()
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -62,14 +85,36 @@ impl Entry {
             }
             Bytes::from(out)
         };
-        Self {
-            created_ms: now_ms(),
+        Self::assemble(
+            now_ms(),
             generation,
-            content_type: rendered.content_type.to_owned(),
+            rendered.content_type.to_owned(),
+            etag,
+            [body, gzip, br],
+        )
+    }
+
+    fn assemble(
+        created_ms: i64,
+        generation: u64,
+        content_type: String,
+        etag: String,
+        [body, gzip, br]: [Bytes; 3],
+    ) -> Self {
+        let value = |s: &str| {
+            HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+        };
+        Self {
+            created_ms,
+            generation,
+            etag_value: value(&etag),
+            type_value: value(&content_type),
+            content_type,
             etag,
             body,
             gzip,
             br,
+            lane: OnceLock::new(),
         }
     }
 
@@ -83,38 +128,23 @@ impl Entry {
             .min(u32::MAX as usize) as u32
     }
 
-    /// The response for `req`: 304 when the client has it, else the best
-    /// encoding the client accepts.
+    /// The response to a request with these headers: 304 when the client
+    /// has it, else the best encoding the client accepts. Both the router's
+    /// path and the fast lane answer with it, so they cannot differ.
     pub fn respond(
         &self,
-        req: &HttpRequest,
-        cache_control: &str,
+        request: &HeaderMap,
+        cache_control: &HeaderValue,
         state: &'static str,
     ) -> HttpResponse {
-        let etag_matches = req
-            .headers()
+        let etag_matches = request
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| {
                 v.split(',')
                     .any(|t| t.trim() == self.etag || t.trim() == "*")
             });
-        let mut response = HttpResponse::build(if etag_matches {
-            StatusCode::NOT_MODIFIED
-        } else {
-            StatusCode::OK
-        });
-        response
-            .insert_header((header::ETAG, self.etag.clone()))
-            .insert_header((header::CACHE_CONTROL, cache_control.to_owned()))
-            .insert_header((header::VARY, "Accept-Encoding"))
-            .insert_header(("x-cache", state));
-        if etag_matches {
-            return response.finish();
-        }
-        response.insert_header((header::CONTENT_TYPE, self.content_type.clone()));
-        let accepts = req
-            .headers()
+        let accepts = request
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
@@ -124,20 +154,33 @@ impl Entry {
                 bits.next() == Some(coding) && !bits.any(|q| q.trim() == "q=0")
             })
         };
-        if !self.br.is_empty() && accepts("br") {
-            response
-                .insert_header((header::CONTENT_ENCODING, "br"))
-                .body(self.br.clone())
+        let (status, body, encoding) = if etag_matches {
+            (StatusCode::NOT_MODIFIED, BoxBody::new(()), None)
+        } else if !self.br.is_empty() && accepts("br") {
+            (StatusCode::OK, BoxBody::new(self.br.clone()), Some("br"))
         } else if !self.gzip.is_empty() && accepts("gzip") {
-            response
-                .insert_header((header::CONTENT_ENCODING, "gzip"))
-                .body(self.gzip.clone())
+            (StatusCode::OK, BoxBody::new(self.gzip.clone()), Some("gzip"))
         } else {
             // `identity` keeps the compression middleware from redoing work per request.
-            response
-                .insert_header((header::CONTENT_ENCODING, "identity"))
-                .body(self.body.clone())
+            (StatusCode::OK, BoxBody::new(self.body.clone()), Some("identity"))
+        };
+        let mut response = HttpResponse::with_body(status, body);
+        let headers = response.headers_mut();
+        headers.insert(header::ETAG, self.etag_value.clone());
+        headers.insert(header::CACHE_CONTROL, cache_control.clone());
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        headers.insert(
+            header::HeaderName::from_static("x-cache"),
+            HeaderValue::from_static(state),
+        );
+        if let Some(encoding) = encoding {
+            headers.insert(header::CONTENT_TYPE, self.type_value.clone());
+            headers.insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(encoding),
+            );
         }
+        response
     }
 
     /// Compact binary form for Redis: a JSON head, then the three bodies.
@@ -163,15 +206,17 @@ impl Entry {
             rest = &rest[4 + len..];
         }
         let head: serde_json::Value = serde_json::from_slice(parts[0]).ok()?;
-        Some(Self {
-            created_ms: head["c"].as_i64()?,
+        Some(Self::assemble(
+            head["c"].as_i64()?,
             generation,
-            content_type: head["t"].as_str()?.to_owned(),
-            etag: head["e"].as_str()?.to_owned(),
-            body: Bytes::copy_from_slice(parts[1]),
-            gzip: Bytes::copy_from_slice(parts[2]),
-            br: Bytes::copy_from_slice(parts[3]),
-        })
+            head["t"].as_str()?.to_owned(),
+            head["e"].as_str()?.to_owned(),
+            [
+                Bytes::copy_from_slice(parts[1]),
+                Bytes::copy_from_slice(parts[2]),
+                Bytes::copy_from_slice(parts[3]),
+            ],
+        ))
     }
 }
 

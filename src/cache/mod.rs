@@ -26,6 +26,8 @@
 //!   that page's keys (`invalidate_keys`: here, in Redis, and on the other
 //!   nodes through the `cache-keys` event). A render that started before
 //!   the drop is not stored, so it cannot bring the old page back.
+//! - A page that is not there is remembered as missing for the TTL (of its
+//!   generation), so probing for it costs no query.
 //! - Personal responses are never stored: requests with a session cookie
 //!   bypass the cache (see `reader::response`).
 
@@ -86,12 +88,17 @@ pub struct PageCache {
     failures: moka::sync::Cache<String, i64>,
     /// Keys dropped one by one lately (Unix ms of the drop).
     dropped: moka::sync::Cache<String, i64>,
+    /// Keys whose render said "not found" lately, with the generation and
+    /// time: a flood of requests for a missing page (a bot probing, a dead
+    /// link on a busy forum) is answered 404 for the TTL without a query.
+    /// Bounded apart from the pages so probes cannot evict real pages.
+    missing: moka::sync::Cache<String, (u64, i64)>,
     /// Bumped on every content change seen by this node.
     generation: AtomicU64,
     /// The generation shared through Redis (part of the Redis keys).
     shared_generation: AtomicU64,
     shared: Option<SharedLayer>,
-    cache_control: String,
+    cache_control: actix_web::http::header::HeaderValue,
     /// Renders made by this cache (the metrics are process-wide; this is per app).
     renders: AtomicU64,
     breaker: Breaker,
@@ -187,11 +194,12 @@ impl PageCache {
             Some((url, namespace)) => Some(SharedLayer::new(url, namespace)?),
             None => None,
         };
-        let cache_control = format!(
+        let cache_control = actix_web::http::header::HeaderValue::from_str(&format!(
             "public, max-age={}, stale-while-revalidate={}",
             (config.ttl_ms / 1000).max(1),
             config.http_stale_secs
-        );
+        ))?;
+        let missing_ttl = Duration::from_millis(config.ttl_ms.max(1));
         let cache = Self {
             config,
             local,
@@ -203,6 +211,10 @@ impl PageCache {
             dropped: moka::sync::Cache::builder()
                 .time_to_live(Duration::from_secs(120))
                 .max_capacity(100_000)
+                .build(),
+            missing: moka::sync::Cache::builder()
+                .time_to_live(missing_ttl)
+                .max_capacity(10_000)
                 .build(),
             generation: AtomicU64::new(0),
             shared_generation: AtomicU64::new(0),
@@ -223,8 +235,22 @@ impl PageCache {
         self.config.enabled
     }
 
-    pub fn cache_control(&self) -> &str {
+    pub fn cache_control(&self) -> &actix_web::http::header::HeaderValue {
         &self.cache_control
+    }
+
+    /// The entry for `key` if it may be served as it is, with no render, no
+    /// refresh and no database (the fast lane's question): fresh, of the
+    /// current generation, and served through the router once already.
+    pub fn fresh(&self, key: &str) -> Option<Arc<Entry>> {
+        if !self.config.enabled {
+            return None;
+        }
+        let entry = self.local.get(key)?;
+        (entry.generation == self.generation.load(Ordering::Acquire)
+            && entry.age_ms() < self.ttl_ms()
+            && entry.lane.get().is_some())
+        .then_some(entry)
     }
 
     /// How many pages this cache has rendered since start.
@@ -271,6 +297,7 @@ impl PageCache {
         for key in keys {
             self.dropped.insert(key.clone(), now);
             self.local.invalidate(key);
+            self.missing.invalidate(key);
         }
     }
 
@@ -301,7 +328,12 @@ impl PageCache {
         crate::cluster::stats::cache(!matches!(outcome, Outcome::Miss | Outcome::Fallback));
         metrics::counter!("halftone_cache_requests_total", "result" => outcome.label())
             .increment(1);
-        Ok(entry.respond(req, &self.cache_control, outcome.label()))
+        if req.method() == actix_web::http::Method::GET {
+            entry
+                .lane
+                .get_or_init(|| crate::metrics::RouteMetrics::new(req.match_pattern()));
+        }
+        Ok(entry.respond(req.headers(), &self.cache_control, outcome.label()))
     }
 
     /// Serves a stale entry and, if nobody is doing it yet, refreshes it in
@@ -367,6 +399,14 @@ impl PageCache {
         Fut: Future<Output = Result<Rendered, AppError>> + 'static,
     {
         let generation = self.generation.load(Ordering::Acquire);
+        if self
+            .missing
+            .get(&key)
+            .is_some_and(|(g, at)| g == generation && entry::now_ms() - at < self.ttl_ms())
+        {
+            metrics::counter!("halftone_cache_requests_total", "result" => "missing").increment(1);
+            return Err(AppError::NotFound);
+        }
         let mut fallback = None;
         if let Some(entry) = self.local.get(&key) {
             if entry.generation == generation {
@@ -418,8 +458,11 @@ impl PageCache {
                 )),
             };
         }
-        // Someone else may have filled it while we waited.
+        // Someone else may have filled it (or found it missing) while we waited.
         let generation = self.generation.load(Ordering::Acquire);
+        if waited && self.missing.get(&key).is_some_and(|(g, _)| g == generation) {
+            return Err(AppError::NotFound);
+        }
         if let Some(entry) = self.local.get(&key) {
             if entry.generation == generation && entry.age_ms() < self.ttl_ms() {
                 return Ok((
@@ -463,6 +506,13 @@ impl PageCache {
                     }
                     _ => Err(error),
                 }
+            }
+            Err(AppError::NotFound) => {
+                if !self.dropped.get(&key).is_some_and(|at| at >= started_ms) {
+                    self.missing
+                        .insert(key, (generation, entry::now_ms()));
+                }
+                Err(AppError::NotFound)
             }
             Err(error) => Err(error),
         }
@@ -554,5 +604,77 @@ impl<T> Memo<T> {
             *slot = Some((generation, now, value.clone()));
         }
         Ok(value)
+    }
+}
+
+/// A larger value derived from the database (the comic's catalog), kept
+/// like `Memo` but never making a reader wait for a reload it does not need:
+/// after a content change (a new generation) the first request loads it
+/// while the others wait for that one load; after the TTL alone (a change
+/// made outside the server, another node without Redis) the old value is
+/// served while one background load replaces it.
+pub struct Snapshot<T> {
+    slot: std::sync::Mutex<Option<(u64, i64, Arc<T>)>>,
+    loading: tokio::sync::Mutex<()>,
+    refreshing: AtomicBool,
+}
+
+impl<T> Default for Snapshot<T> {
+    fn default() -> Self {
+        Self {
+            slot: std::sync::Mutex::new(None),
+            loading: tokio::sync::Mutex::new(()),
+            refreshing: AtomicBool::new(false),
+        }
+    }
+}
+
+/// What a `Snapshot` holds for the current generation.
+pub enum Held<T> {
+    Fresh(Arc<T>),
+    /// Current generation, older than the TTL.
+    Stale(Arc<T>),
+    /// Nothing, or of an older generation.
+    Missing,
+}
+
+impl<T> Snapshot<T> {
+    pub fn held(&self, cache: &PageCache) -> Held<T> {
+        let generation = cache.generation();
+        let Ok(slot) = self.slot.lock() else {
+            return Held::Missing;
+        };
+        match slot.as_ref() {
+            Some((g, at, value)) if *g == generation => {
+                if entry::now_ms() - at < cache.ttl_ms() {
+                    Held::Fresh(value.clone())
+                } else {
+                    Held::Stale(value.clone())
+                }
+            }
+            _ => Held::Missing,
+        }
+    }
+
+    /// Stores a value loaded under `generation` (read before loading: a
+    /// change during the load leaves it out of date, and it is loaded again).
+    pub fn store(&self, generation: u64, value: Arc<T>) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some((generation, entry::now_ms(), value));
+        }
+    }
+
+    /// One load at a time on this node.
+    pub async fn lock_load(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.loading.lock().await
+    }
+
+    /// Claims the one background refresh (false: one is running).
+    pub fn begin_refresh(&self) -> bool {
+        !self.refreshing.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn end_refresh(&self) {
+        self.refreshing.store(false, Ordering::Release);
     }
 }

@@ -8,6 +8,7 @@
 //!   appears by itself when its time comes, with no job to flip it.
 //! - `page_images.position` runs 0..n for each page; position 0 is the cover.
 
+pub mod catalog;
 pub mod chapters;
 pub mod characters;
 pub mod editing;

@@ -21,6 +21,8 @@ macro_rules! select_pages {
     };
 }
 
+pub(crate) use select_pages;
+
 /// Page rows with their cover image (position 0) for thumbnails.
 macro_rules! select_summaries {
     () => {
@@ -30,42 +32,6 @@ macro_rules! select_summaries {
          LEFT JOIN page_images i ON i.page_id = p.id AND i.position = 0 \
          LEFT JOIN media m ON m.id = i.media_id"
     };
-}
-
-pub async fn visible_by_slug(
-    db: &Db,
-    series: SeriesId,
-    slug: &str,
-    now: i64,
-) -> Result<Option<Page>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        select_pages!(),
-        " WHERE p.series_id = ? AND p.slug = ? AND ",
-        visible!("p")
-    ))
-    .bind(series)
-    .bind(slug)
-    .bind(now)
-    .fetch_optional(db)
-    .await
-}
-
-/// The last visible page in reading order (not the most recently dated).
-pub async fn latest_visible(
-    db: &Db,
-    series: SeriesId,
-    now: i64,
-) -> Result<Option<Page>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        select_pages!(),
-        " WHERE p.series_id = ? AND ",
-        visible!("p"),
-        " ORDER BY p.position DESC, p.id DESC LIMIT 1"
-    ))
-    .bind(series)
-    .bind(now)
-    .fetch_optional(db)
-    .await
 }
 
 /// First, previous, next, last and chapter jumps for `page`, in one query.
@@ -266,27 +232,6 @@ pub async fn recent(
         .bind(now)
         .bind(limit)
         .fetch_all(db)
-        .await
-}
-
-/// A uniformly random visible page's slug.
-pub async fn random_visible(
-    db: &Db,
-    series: SeriesId,
-    now: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    let sql = format!(
-        "{} ORDER BY {} LIMIT 1",
-        concat!(
-            "SELECT p.slug FROM pages p WHERE p.series_id = ? AND ",
-            visible!("p")
-        ),
-        crate::db::dialect::random(db.backend())
-    );
-    sqlx::query_scalar(&sql)
-        .bind(series)
-        .bind(now)
-        .fetch_optional(db)
         .await
 }
 

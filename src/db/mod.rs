@@ -55,7 +55,7 @@ impl Db {
             // A SQLite connection is a file handle that cannot go stale;
             // pinging it before every query only costs a worker round trip.
             .test_before_acquire(backend == Backend::MySql)
-            .max_connections(config.database.max_connections)
+            .max_connections(config.database.pool_size(backend))
             .min_connections(0)
             .acquire_timeout(config.acquire_timeout())
             // Below MariaDB's session wait_timeout (see `dialect`).

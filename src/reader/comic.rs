@@ -9,6 +9,7 @@ use super::path::{InSeries, PathSlug};
 use super::response;
 use super::site::{dates, Chrome, Meta, MetaImage, Site};
 use crate::cache::Rendered;
+use crate::comics::catalog::{Catalog, CatalogPage};
 use crate::comics::{self, Page, PageImage, PageLabel};
 use crate::error::AppError;
 use crate::media::view::Picture;
@@ -23,8 +24,10 @@ struct ComicTemplate {
     is_home: bool,
     /// Set on the admin's preview: a banner says so and robots stay away.
     preview: bool,
-    /// Comments under the page (None: switched off for the site).
+    /// Comments under the page (None: switched off for the site, or the
+    /// page is made with a slot for them: `comments_slot`).
     comments: Option<super::comments::CommentsView>,
+    comments_slot: bool,
 }
 
 #[derive(Serialize)]
@@ -97,13 +100,11 @@ pub async fn home(
 #[tracing::instrument(skip_all)]
 async fn render_home(state: Arc<AppState>, series: Option<String>) -> Result<Rendered, AppError> {
     let site = Site::load(&state, series.as_deref()).await?;
+    let catalog = super::site::catalog(&state).await?;
     let now = crate::db::now();
-    let latest = match site.current() {
-        Some(series) => comics::pages::latest_visible(&state.db, series.id, now).await?,
-        None => None,
-    };
+    let latest = site.current().and_then(|series| catalog.latest(series.id, now));
     match latest {
-        Some(page) => render_page(&state, &site, page, now, true).await,
+        Some(page) => render_page(&state, &site, &catalog, page, now, true).await,
         None => super::welcome::render(&state, &site).await,
     }
 }
@@ -129,11 +130,12 @@ async fn render_show(
 ) -> Result<Rendered, AppError> {
     let site = Site::load(&state, series.as_deref()).await?;
     let series = site.require_series()?;
+    let catalog = super::site::catalog(&state).await?;
     let now = crate::db::now();
-    let page = comics::pages::visible_by_slug(&state.db, series.id, slug.as_str(), now)
-        .await?
+    let page = catalog
+        .by_slug(series.id, slug.as_str(), now)
         .ok_or(AppError::NotFound)?;
-    render_page(&state, &site, page, now, false).await
+    render_page(&state, &site, &catalog, page, now, false).await
 }
 
 /// `/random`: a redirect to a random page (never cached).
@@ -143,8 +145,11 @@ pub async fn random(
 ) -> Result<HttpResponse, AppError> {
     let site = Site::load(&state, series.as_deref()).await?;
     let series = site.require_series()?;
-    let slug = comics::pages::random_visible(&state.db, series.id, crate::db::now())
-        .await?
+    let state = state.into_inner();
+    let catalog = super::site::catalog(&state).await?;
+    let slug = catalog
+        .random(series.id, crate::db::now())
+        .map(|p| p.page.slug.clone())
         .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Found()
         .insert_header(("Location", site.urls.comic(series.id, &slug)))
@@ -152,19 +157,54 @@ pub async fn random(
         .finish())
 }
 
+/// Where the comments go in a kept view of a comic page.
+const COMMENTS_SLOT: &str = "<!--halftone:comments-->";
+
 async fn render_page(
     state: &AppState,
     site: &Site,
-    page: Page,
+    catalog: &Catalog,
+    entry: &CatalogPage,
     now: i64,
     is_home: bool,
 ) -> Result<Rendered, AppError> {
-    let images = comics::pages::images_for(&state.db, &[page.id]).await?;
-    let navigation = comics::pages::navigation(&state.db, &page, now).await?;
-    let labels = comics::taxonomy::labels_for_page(&state.db, page.id).await?;
-    let view = page_view(site, &page, &images, &labels, navigation, 0, true);
-    let comments = super::comments::block(state, site, &page).await?;
+    // The page without its comments is made from the catalog and kept there
+    // (`Catalog::view`); the comments are the one query of a render.
+    let frame = catalog.view((entry.page.id, is_home), now, || {
+        render_frame(state, site, catalog, entry, now, is_home)
+    })?;
+    let comments = super::comments::block(state, site, &entry.page).await?;
+    let html = &frame.html;
+    let body = match (comments, html.rfind(COMMENTS_SLOT)) {
+        (Some(comments), Some(at)) => {
+            let block = state.templates.render(
+                "partials/comments.html",
+                &serde_json::json!({ "comments": comments }),
+            )?;
+            let mut body = String::with_capacity(html.len() + block.len());
+            body.push_str(&html[..at]);
+            body.push_str(&block);
+            body.push_str(&html[at + COMMENTS_SLOT.len()..]);
+            body
+        }
+        (_, Some(at)) => format!("{}{}", &html[..at], &html[at + COMMENTS_SLOT.len()..]),
+        (_, None) => html.clone(),
+    };
+    Ok(Rendered::html(body))
+}
 
+/// The comic page with a slot for its comments.
+fn render_frame(
+    state: &AppState,
+    site: &Site,
+    catalog: &Catalog,
+    entry: &CatalogPage,
+    now: i64,
+    is_home: bool,
+) -> Result<String, AppError> {
+    let page = &entry.page;
+    let navigation = catalog.navigation(page, now);
+    let view = page_view(site, page, &entry.images, &entry.labels, navigation, 0, true);
     let path = if is_home {
         site.urls.home(page.series_id)
     } else {
@@ -188,9 +228,9 @@ async fn render_page(
         height: img.height,
         alt: img.alt.clone(),
     });
-    meta.json_ld = Some(json_ld(site, &page, &view));
+    meta.json_ld = Some(json_ld(site, page, &view));
 
-    let body = state.templates.render(
+    Ok(state.templates.render(
         "reader/comic.html",
         &ComicTemplate {
             chrome: site.chrome(if is_home { "home" } else { "" }),
@@ -198,10 +238,10 @@ async fn render_page(
             page: view,
             is_home,
             preview: false,
-            comments,
+            comments: None,
+            comments_slot: true,
         },
-    )?;
-    Ok(Rendered::html(body))
+    )?)
 }
 
 /// The admin's preview: the page as readers will see it once the newest
@@ -230,6 +270,7 @@ pub async fn render_preview(
             is_home: false,
             preview: true,
             comments: None,
+            comments_slot: false,
         },
     )?;
     Ok(response::html(body))

@@ -25,6 +25,49 @@ pub struct Site {
     newsletter: bool,
 }
 
+/// The comic's catalog (`comics::catalog`): every published page in memory,
+/// reloaded after a content change on any node (the cache generation) and,
+/// in the background, after the page TTL.
+pub async fn catalog(
+    state: &std::sync::Arc<AppState>,
+) -> Result<std::sync::Arc<crate::comics::catalog::Catalog>, AppError> {
+    use crate::cache::Held;
+    use crate::comics::catalog::Catalog;
+    use std::sync::Arc;
+    let cell = &state.catalog;
+    match cell.held(&state.cache) {
+        Held::Fresh(catalog) => return Ok(catalog),
+        Held::Stale(catalog) => {
+            if cell.begin_refresh() {
+                let state = state.clone();
+                actix_web::rt::spawn(async move {
+                    let generation = state.cache.generation();
+                    match Catalog::load(&state.db).await {
+                        Ok(fresh) => state.catalog.store(generation, Arc::new(fresh)),
+                        Err(error) => {
+                            tracing::warn!(%error, "reloading the catalog failed; keeping the last one")
+                        }
+                    }
+                    state.catalog.end_refresh();
+                });
+            }
+            return Ok(catalog);
+        }
+        Held::Missing => {}
+    }
+    let _loading = cell.lock_load().await;
+    if let Held::Fresh(catalog) | Held::Stale(catalog) = cell.held(&state.cache) {
+        return Ok(catalog);
+    }
+    let generation = state.cache.generation();
+    let started = std::time::Instant::now();
+    let catalog = Arc::new(Catalog::load(&state.db).await?);
+    metrics::histogram!("halftone_catalog_load_seconds").record(started.elapsed().as_secs_f64());
+    metrics::gauge!("halftone_catalog_pages").set(catalog.len() as f64);
+    cell.store(generation, catalog.clone());
+    Ok(catalog)
+}
+
 impl Site {
     /// Loads the site; `series_slug` comes from `/series/{series}/…` URLs and
     /// selects a series other than the primary one (404 if unknown).

@@ -94,7 +94,7 @@ impl BuiltIndex {
                 .filter(LowerCaser)
                 .build(),
         );
-        let mut writer = index.writer_with_num_threads(1, 50_000_000)?;
+        let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
         for d in docs {
             writer.add_document(doc!(
                 fields.id => d.id,

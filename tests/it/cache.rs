@@ -248,7 +248,7 @@ async fn with_the_database_down_cached_pages_stay_up_and_others_fail_fast() {
 #[tokio::test]
 async fn an_exhausted_pool_answers_503_in_bounded_time() {
     let app = spawn_app_with(|c| {
-        c.database.max_connections = 1;
+        c.database.max_connections = Some(1);
         c.database.acquire_timeout_ms = 300;
     })
     .await;

@@ -12,6 +12,7 @@ mod architecture;
 mod backup;
 mod browser;
 mod cache;
+mod catalog;
 mod cli;
 mod cluster;
 mod comments;

@@ -122,7 +122,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.bind = format!("127.0.0.1:{port}").parse().expect("addr");
     config.public_url = format!("http://127.0.0.1:{port}/").parse().expect("url");
     config.debug.query_count_header = true;
-    config.database.max_connections = 8;
+    config.database.max_connections = Some(8);
     // Short cache times keep time-based tests quick while still caching.
     config.cache.ttl_ms = 1000;
     config.cache.stale_while_revalidate_ms = 2000;

@@ -3,6 +3,9 @@
 //! the security headers. Depends on `telemetry` and `metrics`, which do not
 //! depend on each other or on it.
 
+pub mod lane;
+
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 
 use crate::config::Config;
@@ -12,6 +15,13 @@ use crate::config::Config;
 /// reader's and the admin's scripts and styles are files; JSON data blocks
 /// are not scripts), no powerful browser features, and HSTS behind https.
 pub fn security_headers(config: &Config) -> DefaultHeaders {
+    security_header_pairs(config)
+        .into_iter()
+        .fold(DefaultHeaders::new(), |headers, pair| headers.add(pair))
+}
+
+/// The headers of `security_headers`, also sent by the fast lane (`lane`).
+pub fn security_header_pairs(config: &Config) -> Vec<(HeaderName, HeaderValue)> {
     let analytics = config
         .analytics
         .public_base()
@@ -24,19 +34,23 @@ pub fn security_headers(config: &Config) -> DefaultHeaders {
          connect-src 'self'{analytics}; media-src 'self'; object-src 'none'; \
          base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
     );
-    let mut headers = DefaultHeaders::new()
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
-        .add(("X-Frame-Options", "SAMEORIGIN"))
-        .add(("Content-Security-Policy", csp))
-        .add((
-            "Permissions-Policy",
-            "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
-        ));
+    let mut headers = vec![
+        ("x-content-type-options", "nosniff".to_owned()),
+        ("referrer-policy", "strict-origin-when-cross-origin".to_owned()),
+        ("x-frame-options", "SAMEORIGIN".to_owned()),
+        ("content-security-policy", csp),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=()".to_owned(),
+        ),
+    ];
     if config.public_url.scheme() == "https" {
-        headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
+        headers.push(("strict-transport-security", "max-age=31536000".to_owned()));
     }
     headers
+        .into_iter()
+        .filter_map(|(name, value)| Some((HeaderName::from_static(name), HeaderValue::from_str(&value).ok()?)))
+        .collect()
 }
 
 /// HEAD is GET without a body (RFC 9110), everywhere: uptime monitors and
