@@ -71,8 +71,9 @@ pub async fn scrape(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
     let pool = state.db.pool();
     metrics::gauge!("halftone_db_pool_connections", "state" => "open").set(f64::from(pool.size()));
     metrics::gauge!("halftone_db_pool_connections", "state" => "idle").set(pool.num_idle() as f64);
-    metrics::gauge!("halftone_db_pool_connections", "state" => "max")
-        .set(f64::from(state.config.database.pool_size(state.db.backend())));
+    metrics::gauge!("halftone_db_pool_connections", "state" => "max").set(f64::from(
+        state.config.database.pool_size(state.db.backend()),
+    ));
     metrics::counter!("halftone_db_queries_total")
         .absolute(crate::telemetry::DB_QUERIES_TOTAL.load(std::sync::atomic::Ordering::Relaxed));
     if let Some(up) = state.cache.redis_up() {
@@ -134,12 +135,19 @@ pub struct RouteMetrics {
     pub ok: metrics::Counter,
     pub not_modified: metrics::Counter,
     pub duration: metrics::Histogram,
+    /// The route is a feed: every fetch is reported to analytics, cached or not.
+    pub feed: bool,
 }
 
+/// Put in a request's extensions by the feed handlers (see `RouteMetrics::feed`).
+#[derive(Clone, Copy)]
+pub struct FeedFetch;
+
 impl RouteMetrics {
-    pub fn new(route: Option<String>) -> Self {
+    pub fn new(route: Option<String>, feed: bool) -> Self {
         let route = route.unwrap_or_else(|| "unmatched".to_owned());
         Self {
+            feed,
             ok: metrics::counter!("halftone_http_requests_total", "method" => "GET", "route" => route.clone(), "status" => "200"),
             not_modified: metrics::counter!("halftone_http_requests_total", "method" => "GET", "route" => route.clone(), "status" => "304"),
             duration: metrics::histogram!("halftone_http_request_duration_seconds", "route" => route),

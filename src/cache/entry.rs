@@ -159,10 +159,18 @@ impl Entry {
         } else if !self.br.is_empty() && accepts("br") {
             (StatusCode::OK, BoxBody::new(self.br.clone()), Some("br"))
         } else if !self.gzip.is_empty() && accepts("gzip") {
-            (StatusCode::OK, BoxBody::new(self.gzip.clone()), Some("gzip"))
+            (
+                StatusCode::OK,
+                BoxBody::new(self.gzip.clone()),
+                Some("gzip"),
+            )
         } else {
             // `identity` keeps the compression middleware from redoing work per request.
-            (StatusCode::OK, BoxBody::new(self.body.clone()), Some("identity"))
+            (
+                StatusCode::OK,
+                BoxBody::new(self.body.clone()),
+                Some("identity"),
+            )
         };
         let mut response = HttpResponse::with_body(status, body);
         let headers = response.headers_mut();
@@ -175,10 +183,7 @@ impl Entry {
         );
         if let Some(encoding) = encoding {
             headers.insert(header::CONTENT_TYPE, self.type_value.clone());
-            headers.insert(
-                header::CONTENT_ENCODING,
-                HeaderValue::from_static(encoding),
-            );
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
         response
     }

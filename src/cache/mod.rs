@@ -26,8 +26,8 @@
 //!   that page's keys (`invalidate_keys`: here, in Redis, and on the other
 //!   nodes through the `cache-keys` event). A render that started before
 //!   the drop is not stored, so it cannot bring the old page back.
-//! - A page that is not there is remembered as missing for the TTL (of its
-//!   generation), so probing for it costs no query.
+//! - A page that is not there is remembered as missing for up to a second
+//!   (in its generation), so a flood of requests for it costs no query.
 //! - Personal responses are never stored: requests with a session cookie
 //!   bypass the cache (see `reader::response`).
 
@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 pub use entry::{Entry, Rendered};
@@ -199,7 +199,9 @@ impl PageCache {
             (config.ttl_ms / 1000).max(1),
             config.http_stale_secs
         ))?;
-        let missing_ttl = Duration::from_millis(config.ttl_ms.max(1));
+        // At most a second: enough to spare the database a flood, short
+        // enough that a page published elsewhere is not refused for long.
+        let missing_ttl = Duration::from_millis(config.ttl_ms.clamp(1, 1000));
         let cache = Self {
             config,
             local,
@@ -329,9 +331,10 @@ impl PageCache {
         metrics::counter!("halftone_cache_requests_total", "result" => outcome.label())
             .increment(1);
         if req.method() == actix_web::http::Method::GET {
-            entry
-                .lane
-                .get_or_init(|| crate::metrics::RouteMetrics::new(req.match_pattern()));
+            entry.lane.get_or_init(|| {
+                let feed = req.extensions().contains::<crate::metrics::FeedFetch>();
+                crate::metrics::RouteMetrics::new(req.match_pattern(), feed)
+            });
         }
         Ok(entry.respond(req.headers(), &self.cache_control, outcome.label()))
     }
@@ -399,11 +402,7 @@ impl PageCache {
         Fut: Future<Output = Result<Rendered, AppError>> + 'static,
     {
         let generation = self.generation.load(Ordering::Acquire);
-        if self
-            .missing
-            .get(&key)
-            .is_some_and(|(g, at)| g == generation && entry::now_ms() - at < self.ttl_ms())
-        {
+        if self.missing.get(&key).is_some_and(|(g, _)| g == generation) {
             metrics::counter!("halftone_cache_requests_total", "result" => "missing").increment(1);
             return Err(AppError::NotFound);
         }
@@ -509,8 +508,7 @@ impl PageCache {
             }
             Err(AppError::NotFound) => {
                 if !self.dropped.get(&key).is_some_and(|at| at >= started_ms) {
-                    self.missing
-                        .insert(key, (generation, entry::now_ms()));
+                    self.missing.insert(key, (generation, entry::now_ms()));
                 }
                 Err(AppError::NotFound)
             }
@@ -608,11 +606,12 @@ impl<T> Memo<T> {
 }
 
 /// A larger value derived from the database (the comic's catalog), kept
-/// like `Memo` but never making a reader wait for a reload it does not need:
-/// after a content change (a new generation) the first request loads it
-/// while the others wait for that one load; after the TTL alone (a change
-/// made outside the server, another node without Redis) the old value is
-/// served while one background load replaces it.
+/// like `Memo` but loaded once however many requests want it, and refreshed
+/// ahead of time: after a content change (a new generation), or once half
+/// the page TTL has passed, the first request loads it while the others wait
+/// for that one load; from a quarter of the TTL (a change made outside the
+/// server, or on another node while Redis is down, reaches it only this way)
+/// the value is served while one background load replaces it.
 pub struct Snapshot<T> {
     slot: std::sync::Mutex<Option<(u64, i64, Arc<T>)>>,
     loading: tokio::sync::Mutex<()>,
@@ -632,9 +631,9 @@ impl<T> Default for Snapshot<T> {
 /// What a `Snapshot` holds for the current generation.
 pub enum Held<T> {
     Fresh(Arc<T>),
-    /// Current generation, older than the TTL.
+    /// Current generation, due for a background refresh.
     Stale(Arc<T>),
-    /// Nothing, or of an older generation.
+    /// Nothing, of an older generation, or too old to use.
     Missing,
 }
 
@@ -645,13 +644,14 @@ impl<T> Snapshot<T> {
             return Held::Missing;
         };
         match slot.as_ref() {
-            Some((g, at, value)) if *g == generation => {
-                if entry::now_ms() - at < cache.ttl_ms() {
-                    Held::Fresh(value.clone())
-                } else {
-                    Held::Stale(value.clone())
-                }
-            }
+            // A page rendered from it is kept for the page TTL, so the value
+            // itself may lag by half of it at most: refreshed in the background
+            // from a quarter, loaded before use from a half.
+            Some((g, at, value)) if *g == generation => match entry::now_ms() - at {
+                age if age < cache.ttl_ms() / 4 => Held::Fresh(value.clone()),
+                age if age < cache.ttl_ms() / 2 => Held::Stale(value.clone()),
+                _ => Held::Missing,
+            },
             _ => Held::Missing,
         }
     }

@@ -236,11 +236,11 @@ impl Catalog {
         // Where `page` sits: by its own place when it is in the catalog,
         // else (a preview of a draft) by its reading-order key.
         let key = (page.position, page.id);
-        let at = self
-            .place
-            .get(&page.id)
-            .copied()
-            .filter(|&at| order.get(at).is_some_and(|&i| self.pages[i].page.id == page.id));
+        let at = self.place.get(&page.id).copied().filter(|&at| {
+            order
+                .get(at)
+                .is_some_and(|&i| self.pages[i].page.id == page.id)
+        });
         let split = at.unwrap_or_else(|| {
             order.partition_point(|&i| {
                 let p = &self.pages[i].page;
@@ -250,8 +250,16 @@ impl Catalog {
         let after = if at.is_some() { split + 1 } else { split };
         let mut nav = Navigation {
             first_slug: order.iter().find(|i| visible(i)).and_then(|&i| slug(i)),
-            last_slug: order.iter().rev().find(|i| visible(i)).and_then(|&i| slug(i)),
-            prev_slug: order[..split].iter().rev().find(|i| visible(i)).and_then(|&i| slug(i)),
+            last_slug: order
+                .iter()
+                .rev()
+                .find(|i| visible(i))
+                .and_then(|&i| slug(i)),
+            prev_slug: order[..split]
+                .iter()
+                .rev()
+                .find(|i| visible(i))
+                .and_then(|&i| slug(i)),
             next_slug: order[after.min(order.len())..]
                 .iter()
                 .find(|i| visible(i))

@@ -67,21 +67,32 @@ pub async fn json(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     serve(state, req, Format::Json).await
 }
 
-async fn serve(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    format: Format,
-) -> Result<HttpResponse, AppError> {
-    // Counted before the cache: most fetches are answered from it.
+/// Tells analytics a feed was fetched (by whom: readers' feed apps say so
+/// in their user agent and subscriber counts).
+pub fn report_fetch(state: &AppState, path: &str, headers: &actix_web::http::header::HeaderMap) {
     state.analytics.report(crate::analytics::Event::Feed {
-        path: req.path().to_owned(),
-        ua: req
-            .headers()
+        path: path.to_owned(),
+        ua: headers
             .get(actix_web::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned(),
     });
+}
+
+async fn serve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    format: Format,
+) -> Result<HttpResponse, AppError> {
+    // Counted before the cache: most fetches are answered from it (and the
+    // fast lane, which answers fresh ones before this handler, counts them
+    // too: `FeedFetch` marks the route for it).
+    report_fetch(&state, req.path(), req.headers());
+    {
+        use actix_web::HttpMessage;
+        req.extensions_mut().insert(crate::metrics::FeedFetch);
+    }
     let series = req.match_info().get("series").map(str::to_owned);
     let chapter = req.match_info().get("chapter").map(str::to_owned);
     response::page(&state, &req, move |state| {

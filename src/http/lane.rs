@@ -14,9 +14,10 @@
 //!   one goes through the router, which refreshes it in the background.
 //!
 //! It sends exactly what the router's path would (`Entry::respond`, the same
-//! security and robots headers, `X-Request-Id`) and records the same
-//! metrics, with handles taken once per route instead of looked up by label
-//! on every request. Everything else passes through untouched.
+//! security and robots headers, `X-Request-Id`), records the same metrics
+//! (with handles taken once per route instead of looked up by label on every
+//! request), and does what a handler does before the cache (a feed fetch is
+//! reported to analytics). Everything else passes through untouched.
 
 use std::future::{ready, Ready};
 use std::rc::Rc;
@@ -116,13 +117,11 @@ impl Lane {
             return None;
         }
         let headers = req.headers();
-        let personal = headers
-            .get_all(actix_web::http::header::COOKIE)
-            .any(|c| {
-                c.as_bytes()
-                    .windows(crate::auth::sessions::COOKIE.len())
-                    .any(|w| w == crate::auth::sessions::COOKIE.as_bytes())
-            });
+        let personal = headers.get_all(actix_web::http::header::COOKIE).any(|c| {
+            c.as_bytes()
+                .windows(crate::auth::sessions::COOKIE.len())
+                .any(|w| w == crate::auth::sessions::COOKIE.as_bytes())
+        });
         if personal {
             return None;
         }
@@ -156,6 +155,9 @@ impl Lane {
                 HeaderName::from_static("server-timing"),
                 HeaderValue::from_static("db;desc=\"0 queries\""),
             );
+        }
+        if metrics.feed {
+            crate::feeds::report_fetch(&self.state, req.path(), headers);
         }
         tracing::debug!(request_id = %id, path = %req.path(), "request (cached, fast lane)");
         self.hits.increment(1);

@@ -36,7 +36,10 @@ pub fn security_header_pairs(config: &Config) -> Vec<(HeaderName, HeaderValue)> 
     );
     let mut headers = vec![
         ("x-content-type-options", "nosniff".to_owned()),
-        ("referrer-policy", "strict-origin-when-cross-origin".to_owned()),
+        (
+            "referrer-policy",
+            "strict-origin-when-cross-origin".to_owned(),
+        ),
         ("x-frame-options", "SAMEORIGIN".to_owned()),
         ("content-security-policy", csp),
         (
@@ -49,7 +52,12 @@ pub fn security_header_pairs(config: &Config) -> Vec<(HeaderName, HeaderValue)> 
     }
     headers
         .into_iter()
-        .filter_map(|(name, value)| Some((HeaderName::from_static(name), HeaderValue::from_str(&value).ok()?)))
+        .filter_map(|(name, value)| {
+            Some((
+                HeaderName::from_static(name),
+                HeaderValue::from_str(&value).ok()?,
+            ))
+        })
         .collect()
 }
 

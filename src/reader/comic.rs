@@ -102,7 +102,9 @@ async fn render_home(state: Arc<AppState>, series: Option<String>) -> Result<Ren
     let site = Site::load(&state, series.as_deref()).await?;
     let catalog = super::site::catalog(&state).await?;
     let now = crate::db::now();
-    let latest = site.current().and_then(|series| catalog.latest(series.id, now));
+    let latest = site
+        .current()
+        .and_then(|series| catalog.latest(series.id, now));
     match latest {
         Some(page) => render_page(&state, &site, &catalog, page, now, true).await,
         None => super::welcome::render(&state, &site).await,
@@ -204,7 +206,15 @@ fn render_frame(
 ) -> Result<String, AppError> {
     let page = &entry.page;
     let navigation = catalog.navigation(page, now);
-    let view = page_view(site, page, &entry.images, &entry.labels, navigation, 0, true);
+    let view = page_view(
+        site,
+        page,
+        &entry.images,
+        &entry.labels,
+        navigation,
+        0,
+        true,
+    );
     let path = if is_home {
         site.urls.home(page.series_id)
     } else {

@@ -26,8 +26,8 @@ pub struct Site {
 }
 
 /// The comic's catalog (`comics::catalog`): every published page in memory,
-/// reloaded after a content change on any node (the cache generation) and,
-/// in the background, after the page TTL.
+/// reloaded after a content change on any node (the cache generation) and
+/// at most half a page TTL old (see `cache::Snapshot`).
 pub async fn catalog(
     state: &std::sync::Arc<AppState>,
 ) -> Result<std::sync::Arc<crate::comics::catalog::Catalog>, AppError> {

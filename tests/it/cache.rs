@@ -414,3 +414,107 @@ async fn a_change_on_one_process_reaches_another_through_redis() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The headers of a response, but those that differ per request by design
+/// (`server-timing` counts the queries this request ran).
+fn header_set(response: &reqwest::Response) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "date" | "x-request-id" | "x-cache" | "server-timing"
+            )
+        })
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                value.to_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    headers.sort();
+    headers
+}
+
+#[tokio::test]
+async fn the_fast_lane_answers_as_the_router_does_and_only_what_it_may() {
+    let app = spawn_app().await;
+    seed_pages(&app, 3, 0).await;
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .expect("client");
+    for path in ["/", "/comic/p2", "/feed.xml", "/archive"] {
+        // Through the router (a miss), then from the fast lane (a fresh hit).
+        let routed = raw.get(app.url(path)).send().await.expect("get");
+        assert_eq!(x_cache(&routed), "miss", "{path}");
+        let routed_headers = header_set(&routed);
+        let routed_body = routed.bytes().await.expect("body");
+        let fast = raw.get(app.url(path)).send().await.expect("get");
+        assert_eq!(x_cache(&fast), "hit", "{path}");
+        assert!(fast.headers().contains_key("x-request-id"));
+        assert_eq!(header_set(&fast), routed_headers, "{path}: same headers");
+        assert_eq!(fast.bytes().await.expect("body"), routed_body, "{path}");
+        // HEAD: the same headers, no body.
+        let head = raw.head(app.url(path)).send().await.expect("head");
+        assert_eq!(head.status(), 200);
+        assert_eq!(header_set(&head), routed_headers, "{path}: HEAD");
+        assert!(head.bytes().await.expect("body").is_empty());
+    }
+    // A query string may be an old link: the router decides (and the page
+    // is still served from the cache there).
+    let with_query = raw
+        .get(app.url("/comic/p2?utm=x"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(with_query.status(), 200);
+    // A request with a session cookie is never answered from the cache.
+    let session_like = raw
+        .get(app.url("/comic/p2"))
+        .header("Cookie", "halftone_session=not-a-live-session")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(session_like.status(), 200);
+    assert_ne!(x_cache(&session_like), "", "anonymous after the lookup");
+}
+
+#[tokio::test]
+async fn a_missing_page_is_remembered_briefly_and_found_once_published() {
+    let app = spawn_app().await;
+    seed_pages(&app, 2, 0).await;
+    assert_eq!(app.get("/tag/zebra").await.status(), 404);
+    // The tag appears behind the app's back: a tag page is read from the
+    // database on every render, so only the memory of the 404 keeps it away.
+    let db = app.db.pool();
+    sqlx::query("INSERT INTO tags (slug, name) VALUES ('zebra', 'Zebra')")
+        .execute(db)
+        .await
+        .expect("tag");
+    sqlx::query(
+        "INSERT INTO page_tags (page_id, tag_id) SELECT p.id, t.id FROM pages p, tags t \
+         WHERE p.slug = 'p1' AND t.slug = 'zebra'",
+    )
+    .execute(db)
+    .await
+    .expect("page tag");
+    assert_eq!(app.get("/tag/zebra").await.status(), 404, "remembered");
+    // A content change forgets what was missing; so does the TTL.
+    app.state.services.content_changed().await;
+    assert!(app.page("/tag/zebra").await.contains("Zebra"));
+    assert_eq!(app.get("/tag/quagga").await.status(), 404);
+    sqlx::query("UPDATE tags SET slug = 'quagga' WHERE slug = 'zebra'")
+        .execute(db)
+        .await
+        .expect("rename");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.get("/tag/quagga").await.status(),
+        200,
+        "forgotten after a second"
+    );
+}
