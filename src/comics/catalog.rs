@@ -214,16 +214,17 @@ impl Catalog {
         page.page.visible_at(now).then_some(page)
     }
 
-    /// A visible page picked at random.
+    /// A visible page picked at random (counted, then walked to: no list).
     pub fn random(&self, series: SeriesId, now: i64) -> Option<&CatalogPage> {
-        let visible: Vec<&CatalogPage> = self
-            .in_order(series)
-            .filter(|p| p.page.visible_at(now))
-            .collect();
-        if visible.is_empty() {
+        let visible = || {
+            self.in_order(series)
+                .filter(move |p| p.page.visible_at(now))
+        };
+        let count = visible().count();
+        if count == 0 {
             return None;
         }
-        Some(visible[rand::random_range(0..visible.len())])
+        visible().nth(rand::random_range(0..count))
     }
 
     /// First, previous, next and last visible pages around `page`, and the

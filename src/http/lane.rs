@@ -103,9 +103,9 @@ where
         if let Some(response) = self.lane.answer(&req) {
             return Either::Left(ready(Ok(req.into_response(response).map_into_right_body())));
         }
-        let service = self.service.clone();
+        let response = self.service.call(req);
         Either::Right(Box::pin(async move {
-            service.call(req).await.map(|r| r.map_into_left_body())
+            response.await.map(|r| r.map_into_left_body())
         }))
     }
 }
