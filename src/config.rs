@@ -63,6 +63,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub cluster: ClusterConfig,
     pub comments: CommentsConfig,
+    pub fediverse: FediverseConfig,
     pub debug: DebugConfig,
     /// The file these settings came from, when there was one (backups keep
     /// a copy of it).
@@ -129,6 +130,51 @@ impl Default for CommentsConfig {
             burst: 5,
             every_secs: 60,
             min_seconds: 3,
+        }
+    }
+}
+
+/// `[fediverse]`: the comic as an ActivityPub actor (see `fediverse`).
+/// Who is blocked is a site setting, changed in the admin.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FediverseConfig {
+    /// Followable from the fediverse (WebFinger, actors, inbox, delivery).
+    pub enabled: bool,
+    /// Talk to peers on private, loopback or link-local addresses and over
+    /// plain http. Off: a remote actor cannot make this server fetch or post
+    /// to the machine's own network (SSRF). Tests and private networks only.
+    pub allow_private_peers: bool,
+    /// The largest activity an inbox accepts (bytes).
+    pub inbox_max_bytes: usize,
+    /// The largest remote document (actor, key) fetched (bytes).
+    pub fetch_max_bytes: usize,
+    /// Timeout of one fetch or delivery.
+    pub timeout_secs: u64,
+    /// Deliveries in flight at once (per node holding the lease).
+    pub concurrency: usize,
+    /// The first retry waits this long, doubling to `retry_max_secs`…
+    pub retry_min_secs: u64,
+    pub retry_max_secs: u64,
+    /// …and a delivery failing for longer than this is given up.
+    pub give_up_secs: u64,
+    /// How often the lease holder looks for pages gone live and due retries.
+    pub check_secs: u64,
+}
+
+impl Default for FediverseConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_private_peers: false,
+            inbox_max_bytes: 256 * 1024,
+            fetch_max_bytes: 1024 * 1024,
+            timeout_secs: 10,
+            concurrency: 8,
+            retry_min_secs: 60,
+            retry_max_secs: 6 * 3600,
+            give_up_secs: 3 * 86_400,
+            check_secs: 5,
         }
     }
 }
@@ -439,6 +485,7 @@ impl Default for Config {
             log: LogConfig::default(),
             cluster: ClusterConfig::default(),
             comments: CommentsConfig::default(),
+            fediverse: FediverseConfig::default(),
             database: DatabaseConfig::default(),
             media: MediaConfig::default(),
             email: EmailConfig::default(),

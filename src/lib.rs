@@ -17,6 +17,7 @@ pub mod demo;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod fediverse;
 pub mod feeds;
 pub mod health;
 pub mod http;

@@ -42,6 +42,8 @@ pub struct Services {
     pub media: crate::media::store::MediaStore,
     /// This node, as the `nodes` table and its leases name it.
     pub node: crate::cluster::NodeId,
+    /// The comic on the fediverse: peers, our key, the sender's signals.
+    pub fediverse: Arc<crate::fediverse::Fediverse>,
 }
 
 /// A lock on the data folder: shared by running servers, exclusive for a
@@ -294,6 +296,7 @@ impl Application {
             draining,
             media,
             node: crate::cluster::NodeId::new(&config_for_node, port),
+            fediverse: Arc::new(crate::fediverse::Fediverse::new(&config_for_node)),
         };
         let state = web::Data::new(AppState {
             services,
@@ -318,6 +321,7 @@ impl Application {
         spawn_invalidation_listener(&state);
         crate::cluster::node::spawn(state.services.clone());
         crate::backup::schedule::spawn(state.services.clone(), state.backups.clone());
+        crate::fediverse::worker::spawn(state.services.clone());
         let server = run(listener, state.clone())?;
         tracing::info!(
             address = %format!("http://{}", state.config.bind.ip()),
@@ -359,6 +363,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.state.newsletter.shutdown().await;
+        self.state.fediverse.shutdown();
         served
     }
 
@@ -378,6 +383,7 @@ impl Application {
             // Singleton work moves to another node at once: the mail in hand
             // finishes and the sender's lease is given back.
             state.newsletter.shutdown().await;
+            state.fediverse.shutdown();
             crate::cluster::node::stopping(&state.services).await;
             tokio::time::sleep(drain).await;
             tracing::info!("no longer accepting; finishing requests in flight");

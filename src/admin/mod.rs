@@ -13,6 +13,7 @@ pub mod characters;
 pub mod comments;
 pub mod dashboard;
 pub mod editor;
+pub mod fediverse;
 pub mod forms;
 pub mod guard;
 pub mod login;
@@ -223,6 +224,12 @@ pub fn route_table() -> Vec<(Method, &'static str, Route)> {
         ),
         (Method::GET, "/backups", get().to(backups::show)),
         (Method::GET, "/system", get().to(system::show)),
+        (Method::GET, "/fediverse", get().to(fediverse::show)),
+        (
+            Method::POST,
+            "/fediverse/blocked",
+            post().to(fediverse::block),
+        ),
         (Method::GET, "/redirects", get().to(redirects::list)),
         (Method::POST, "/redirects", post().to(redirects::add)),
         (

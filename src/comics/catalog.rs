@@ -185,6 +185,16 @@ impl Catalog {
     }
 
     /// How many published pages it holds (live or scheduled).
+    /// Every published page (live or scheduled), by series and reading order.
+    pub fn pages(&self) -> &[CatalogPage] {
+        &self.pages
+    }
+
+    /// A published page by id (live or scheduled: check `visible_at`).
+    pub fn get(&self, id: PageId) -> Option<&CatalogPage> {
+        self.pages.iter().find(|p| p.page.id == id)
+    }
+
     pub fn len(&self) -> usize {
         self.pages.len()
     }

@@ -438,3 +438,19 @@ pub enum TranscriptOutcome {
     HasOne,
     Missing,
 }
+
+/// A comment that came from elsewhere (a reply from the fediverse) taken
+/// back by its author: it leaves the site and the queue.
+pub async fn withdraw_by_source(db: &Db, source: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE comments SET status = ?, updated_at = ?, moderated_at = ? WHERE source = ? AND status <> ?",
+    )
+    .bind(Status::Deleted.as_str())
+    .bind(now)
+    .bind(now)
+    .bind(source)
+    .bind(Status::Deleted.as_str())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}

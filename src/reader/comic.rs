@@ -232,11 +232,13 @@ fn render_frame(
     meta.og_type = "article";
     meta.prev = view.nav.prev.as_ref().map(|u| site.urls.absolute(u));
     meta.next = view.nav.next.as_ref().map(|u| site.urls.absolute(u));
-    meta.image = view.images.first().map(|img| MetaImage {
-        url: site.urls.absolute(&img.fallback),
-        width: img.width,
-        height: img.height,
-        alt: img.alt.clone(),
+    // The share card (`media::card`): the first panel with the comic's and
+    // the page's names, at an address that changes with what it shows.
+    meta.image = entry.images.first().map(|img| MetaImage {
+        url: site.urls.absolute(&super::card::path(site, page, img)),
+        width: i64::from(crate::media::card::WIDTH),
+        height: i64::from(crate::media::card::HEIGHT),
+        alt: img.alt_text.clone(),
     });
     meta.json_ld = Some(json_ld(site, page, &view));
 

@@ -6,9 +6,11 @@
 pub mod ai;
 pub mod archive;
 pub mod assets;
+pub mod card;
 pub mod comic;
 pub mod comments;
 pub mod errors;
+pub mod fediverse;
 pub mod legacy;
 pub mod path;
 pub mod response;
@@ -28,6 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(comic::home))
         .route("/robots.txt", web::get().to(seo::robots))
         .route("/.well-known/tdmrep.json", web::get().to(ai::tdmrep))
+        .configure(fediverse::routes)
+        .route("/card/{page}/{file}", web::get().to(card::show))
         .route("/sitemap.xml", web::get().to(seo::sitemap))
         .route("/cast", web::get().to(taxonomy::cast))
         .route("/tag/{slug}", web::get().to(taxonomy::tag))

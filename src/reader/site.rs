@@ -23,6 +23,8 @@ pub struct Site {
     /// The analytics service's public address, for the page-view beacon.
     analytics: Option<String>,
     newsletter: bool,
+    /// Our fediverse addresses, when federation is on.
+    fediverse: Option<crate::fediverse::objects::Ids>,
 }
 
 /// The comic's catalog (`comics::catalog`): every published page in memory,
@@ -113,6 +115,11 @@ impl Site {
             theme,
             analytics: state.config.analytics.public_base(),
             newsletter: state.newsletter.enabled,
+            fediverse: state
+                .config
+                .fediverse
+                .enabled
+                .then(|| state.fediverse.ids.clone()),
         })
     }
 
@@ -216,6 +223,12 @@ impl Site {
             newsletter: self.newsletter,
             support: crate::comics::settings::support_links(&self.settings.links),
             tdm_reservation: self.settings.ai_tdm,
+            fediverse_handle: series
+                .and_then(|s| self.fediverse.as_ref().map(|ids| ids.handle(&s.slug))),
+            fediverse_notes: self
+                .fediverse
+                .as_ref()
+                .map(crate::fediverse::objects::Ids::notes_prefix),
             hiatus: self.settings.hiatus.then(|| {
                 if self.settings.hiatus_message.trim().is_empty() {
                     "The comic is taking a short break. New pages will be back soon!".to_owned()
@@ -254,6 +267,11 @@ pub struct Chrome {
     pub support: Vec<crate::comics::settings::SupportLink>,
     /// Reserve text-and-data-mining rights in the page (TDMRep).
     pub tdm_reservation: bool,
+    /// `@series@domain`, to follow from Mastodon and the rest.
+    pub fediverse_handle: Option<String>,
+    /// Where a page's ActivityPub note lives (`…/ap/notes/` + its id), so a
+    /// page's address pasted into Mastodon's search finds the post.
+    pub fediverse_notes: Option<String>,
 }
 
 /// The logo as the header shows it: at most 64 px tall (CSS), from the

@@ -39,6 +39,7 @@ fn domains_never_import_the_admin_or_the_reader() {
         "search",
         "backup",
         "cluster",
+        "fediverse",
     ] {
         rust_files(&src.join(domain), &mut files);
     }
