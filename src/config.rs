@@ -64,6 +64,7 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub comments: CommentsConfig,
     pub fediverse: FediverseConfig,
+    pub crosspost: CrosspostConfig,
     pub debug: DebugConfig,
     /// The file these settings came from, when there was one (backups keep
     /// a copy of it).
@@ -177,6 +178,33 @@ impl Default for FediverseConfig {
             check_secs: 5,
         }
     }
+}
+
+/// `[crosspost]`: new pages posted to the creator's own accounts elsewhere.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrosspostConfig {
+    /// `[crosspost.bluesky]`: post each new page to a Bluesky account.
+    pub bluesky: Option<BlueskyConfig>,
+}
+
+/// A Bluesky (AT Protocol) account. Use an app password (Settings → App
+/// passwords), never the account's own; `HALFTONE_CROSSPOST__BLUESKY__APP_PASSWORD_FILE`
+/// reads it from a file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueskyConfig {
+    /// The account's server (its PDS).
+    #[serde(default = "default_bluesky_service")]
+    pub service: Url,
+    /// The handle (`comic.bsky.social`) or DID.
+    pub identifier: String,
+    #[serde(skip_serializing)]
+    pub app_password: SecretString,
+}
+
+fn default_bluesky_service() -> Url {
+    Url::parse("https://bsky.social").expect("a valid URL")
 }
 
 /// `[cluster]`: how nodes announce themselves, share singleton work and
@@ -486,6 +514,7 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             comments: CommentsConfig::default(),
             fediverse: FediverseConfig::default(),
+            crosspost: CrosspostConfig::default(),
             database: DatabaseConfig::default(),
             media: MediaConfig::default(),
             email: EmailConfig::default(),

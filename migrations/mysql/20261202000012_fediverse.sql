@@ -38,7 +38,8 @@ CREATE TABLE ap_deliveries (
     created_at  BIGINT NOT NULL,
     done_at     BIGINT NULL,
     UNIQUE KEY ap_deliveries_once (activity_id, inbox),
-    KEY ap_deliveries_due (status, next_at)
+    KEY ap_deliveries_due (status, next_at),
+    KEY ap_deliveries_inbox (inbox, status)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE ap_posts (
@@ -59,4 +60,22 @@ CREATE TABLE ap_reactions (
     UNIQUE KEY ap_reactions_uri (uri),
     KEY ap_reactions_page (page_id, kind),
     CONSTRAINT ap_reactions_page_fk FOREIGN KEY (page_id) REFERENCES pages(id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- New pages posted to the creator's accounts elsewhere (Bluesky): one row
+-- per (target, page), claimed, retried with backoff, resumed after restarts.
+CREATE TABLE crossposts (
+    id         BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    target     VARCHAR(20) NOT NULL,
+    page_id    BIGINT NOT NULL,
+    status     VARCHAR(20) NOT NULL DEFAULT 'queued',
+    attempts   BIGINT NOT NULL DEFAULT 0,
+    next_at    BIGINT NOT NULL,
+    claimed_at BIGINT NULL,
+    remote_uri VARCHAR(700) NOT NULL DEFAULT '',
+    error      VARCHAR(1000) NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    done_at    BIGINT NULL,
+    UNIQUE KEY crossposts_once (target, page_id),
+    KEY crossposts_due (status, next_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

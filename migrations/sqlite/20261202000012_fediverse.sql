@@ -39,6 +39,7 @@ CREATE TABLE ap_deliveries (
 );
 CREATE UNIQUE INDEX ap_deliveries_once ON ap_deliveries(activity_id, inbox);
 CREATE INDEX ap_deliveries_due ON ap_deliveries(status, next_at);
+CREATE INDEX ap_deliveries_inbox ON ap_deliveries(inbox, status);
 
 CREATE TABLE ap_posts (
     page_id    INTEGER PRIMARY KEY,
@@ -58,3 +59,21 @@ CREATE TABLE ap_reactions (
 );
 CREATE UNIQUE INDEX ap_reactions_uri ON ap_reactions(uri);
 CREATE INDEX ap_reactions_page ON ap_reactions(page_id, kind);
+
+-- New pages posted to the creator's accounts elsewhere (Bluesky): one row
+-- per (target, page), claimed, retried with backoff, resumed after restarts.
+CREATE TABLE crossposts (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    target     TEXT NOT NULL,
+    page_id    INTEGER NOT NULL,
+    status     TEXT NOT NULL DEFAULT 'queued',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    INTEGER NOT NULL,
+    claimed_at INTEGER,
+    remote_uri TEXT NOT NULL DEFAULT '',
+    error      TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    done_at    INTEGER
+);
+CREATE UNIQUE INDEX crossposts_once ON crossposts(target, page_id);
+CREATE INDEX crossposts_due ON crossposts(status, next_at);

@@ -27,6 +27,16 @@ struct FediverseTemplate {
     troubles: Vec<store::Trouble>,
     reactions: Vec<store::PageReactions>,
     blocked: String,
+    /// The Bluesky account posted to, if any, and its recent posts.
+    bluesky: Option<String>,
+    crossposts: Vec<Crosspost>,
+}
+
+#[derive(Serialize)]
+struct Crosspost {
+    #[serde(flatten)]
+    row: crate::fediverse::bluesky::Row,
+    link: Option<String>,
 }
 
 pub async fn show(
@@ -69,6 +79,20 @@ pub async fn show(
             troubles: store::troubles(db, 20).await?,
             reactions: store::reactions_by_page(db, 50).await?,
             blocked,
+            bluesky: state
+                .config
+                .crosspost
+                .bluesky
+                .as_ref()
+                .map(|b| b.identifier.clone()),
+            crossposts: crate::fediverse::bluesky::recent(db, 20)
+                .await?
+                .into_iter()
+                .map(|row| Crosspost {
+                    link: crate::fediverse::bluesky::web_url(&row.remote_uri),
+                    row,
+                })
+                .collect(),
         },
     )
 }

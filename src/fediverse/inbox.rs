@@ -75,6 +75,16 @@ pub async fn receive(services: &Services, incoming: Incoming<'_>) -> Result<Outc
         return Err(InboxError::Forbidden("blocked"));
     }
 
+    // Mastodon tells every server it ever talked to when an account is
+    // deleted, signed with a key nobody can fetch any more. Unless that
+    // account follows us there is nothing to do: no fetch, no work.
+    if kind == "Delete"
+        && id_of(&activity["object"]) == Some(actor_id)
+        && !store::is_follower(db, actor_id).await?
+    {
+        return Ok(Outcome::Ignored("a stranger's account deleted"));
+    }
+
     // The signature, before anything is believed.
     let header = |name: &str| incoming.headers.get(name).map(String::as_str);
     let parsed =

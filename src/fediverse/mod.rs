@@ -19,6 +19,7 @@
 //! Federation starts with the first follower (`fediverse.since`): pages
 //! that went live before anyone followed are in the outbox, not pushed.
 
+pub mod bluesky;
 pub mod inbox;
 pub mod objects;
 pub mod peers;

@@ -149,7 +149,6 @@ pub fn actor(site: &SiteData, series: &Series, urls: &Urls, ids: &Ids, public_pe
         "manuallyApprovesFollowers": false,
         "discoverable": true,
         "indexable": true,
-        "published": rfc3339(0),
         "attachment": [{
             "type": "PropertyValue",
             "name": "Website",

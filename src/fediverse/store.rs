@@ -90,6 +90,14 @@ pub async fn remove_follower(
     Ok(done.rows_affected())
 }
 
+pub async fn is_follower(db: &Db, actor: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ap_followers WHERE actor = ?")
+        .bind(actor)
+        .fetch_one(db)
+        .await?;
+    Ok(n > 0)
+}
+
 /// Followers whose inbox (or actor) is at this inbox address: a server
 /// that answers 410 Gone for it has lost them.
 pub async fn remove_followers_at_inbox(db: &Db, inbox: &str) -> Result<u64, sqlx::Error> {
@@ -241,7 +249,8 @@ pub struct Due {
     pub created_at: i64,
 }
 
-/// Deliveries whose time has come; rows left `sending` by a node that died
+/// Deliveries whose time has come — an inbox's in order: none while an
+/// earlier one to the same inbox waits for its retry. Rows left `sending` by a node that died
 /// mid-delivery (claimed over `stale_secs` ago) are taken again.
 pub async fn due(db: &Db, now: i64, stale_secs: i64, limit: i64) -> Result<Vec<Due>, sqlx::Error> {
     sqlx::query(
@@ -251,8 +260,10 @@ pub async fn due(db: &Db, now: i64, stale_secs: i64, limit: i64) -> Result<Vec<D
     .execute(db)
     .await?;
     sqlx::query_as(
-        "SELECT id, activity_id, inbox, attempts, created_at FROM ap_deliveries \
-         WHERE status = 'queued' AND next_at <= ? ORDER BY id LIMIT ?",
+        "SELECT d.id, d.activity_id, d.inbox, d.attempts, d.created_at FROM ap_deliveries d \
+         WHERE d.status = 'queued' AND d.next_at <= ? \
+         AND NOT EXISTS (SELECT 1 FROM ap_deliveries e WHERE e.inbox = d.inbox AND e.id < d.id \
+         AND e.status IN ('queued', 'sending')) ORDER BY d.id LIMIT ?",
     )
     .bind(now)
     .bind(limit)

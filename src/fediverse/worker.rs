@@ -22,7 +22,7 @@ const STALE_SECS: i64 = 120;
 const BATCH: i64 = 64;
 
 pub fn spawn(services: Services) {
-    if !services.config.fediverse.enabled {
+    if !services.config.fediverse.enabled && services.config.crosspost.bluesky.is_none() {
         return;
     }
     tokio::spawn(async move {
@@ -59,19 +59,33 @@ pub fn spawn(services: Services) {
     });
 }
 
-/// One round: nothing before the first follower; then, holding the lease,
-/// reconcile and deliver what is due.
+/// One round, on the lease holder: the fediverse from its first follower
+/// on (reconcile, deliver), and the Bluesky account when one is set.
 pub async fn pass(services: &Services) -> anyhow::Result<()> {
     let db = &services.db;
-    let Some(since) = super::since(db).await? else {
-        return Ok(());
+    let config = &services.config;
+    let since = if config.fediverse.enabled {
+        super::since(db).await?
+    } else {
+        None
     };
-    let lease_ms = (services.config.fediverse.timeout_secs as i64 * 3 + 30) * 1000;
+    let bluesky = config.crosspost.bluesky.as_ref();
+    if since.is_none() && bluesky.is_none() {
+        return Ok(());
+    }
+    let lease_ms = (config.fediverse.timeout_secs as i64 * 3 + 30) * 1000;
     if !crate::leases::acquire(db, super::LEASE, &services.node.id, lease_ms).await? {
         return Ok(());
     }
-    reconcile(services, since).await?;
-    deliver(services).await
+    if let Some(since) = since {
+        reconcile(services, since).await?;
+        deliver(services).await?;
+    }
+    if let Some(account) = bluesky {
+        super::bluesky::queue_new(services).await?;
+        super::bluesky::post_due(services, account).await?;
+    }
+    Ok(())
 }
 
 /// Compares what followers were told with the published pages and queues
@@ -269,25 +283,48 @@ pub async fn deliver(services: &Services) -> anyhow::Result<()> {
             };
             work.push((row, body));
         }
-        let results: Vec<_> = futures_util::stream::iter(work)
-            .map(|(row, body)| {
+        // One inbox's activities go in order (a Create before its Update),
+        // one at a time; different servers are served concurrently. After
+        // a failure the rest of that inbox's rows wait for the retry.
+        let mut by_inbox: Vec<(String, Vec<(store::Due, Arc<(String, String)>)>)> = Vec::new();
+        for (row, body) in work {
+            match by_inbox.iter_mut().find(|(inbox, _)| *inbox == row.inbox) {
+                Some((_, rows)) => rows.push((row, body)),
+                None => by_inbox.push((row.inbox.clone(), vec![(row, body)])),
+            }
+        }
+        let results: Vec<_> = futures_util::stream::iter(by_inbox)
+            .map(|(inbox, rows)| {
                 let key = key.clone();
                 async move {
-                    let signer = Signer {
-                        key: &key,
-                        key_id: &body.1,
-                    };
-                    let outcome = services
-                        .fediverse
-                        .peers
-                        .deliver(&row.inbox, body.0.as_bytes(), &signer)
-                        .await;
-                    (row, outcome)
+                    let mut done = Vec::with_capacity(rows.len());
+                    let mut blocked = false;
+                    for (row, body) in rows {
+                        if blocked {
+                            done.push((row, None));
+                            continue;
+                        }
+                        let signer = Signer {
+                            key: &key,
+                            key_id: &body.1,
+                        };
+                        let outcome = services
+                            .fediverse
+                            .peers
+                            .deliver(&inbox, body.0.as_bytes(), &signer)
+                            .await;
+                        blocked = !matches!(outcome, Ok(code) if (200..300).contains(&code));
+                        done.push((row, Some(outcome)));
+                    }
+                    done
                 }
             })
             .buffer_unordered(config.concurrency.max(1))
-            .collect()
-            .await;
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         for (row, outcome) in results {
             let now = crate::db::now();
             let attempts = row.attempts + 1;
@@ -300,6 +337,21 @@ pub async fn deliver(services: &Services) -> anyhow::Result<()> {
                 )
                 .as_secs() as i64;
                 (if give_up { "failed" } else { "queued" }, now + wait, error)
+            };
+            let Some(outcome) = outcome else {
+                // Held back behind an earlier activity to the same inbox.
+                let next_at = now + config.retry_min_secs as i64;
+                store::finish(
+                    db,
+                    row.id,
+                    "queued",
+                    row.attempts,
+                    next_at,
+                    "waiting for an earlier activity to this server",
+                    now,
+                )
+                .await?;
+                continue;
             };
             let (status, next_at, error) = match outcome {
                 Ok(code) if (200..300).contains(&code) => ("done", now, String::new()),

@@ -25,20 +25,40 @@ fn peer_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fediverse")
 }
 
-/// Node and Fedify are here, or the test skips (fails when required).
+/// Node and the peers are here, or the test skips (fails when required).
+/// The first test to need them runs `npm ci` in `tests/fediverse` (the
+/// pinned versions of the lock file) when Node and npm are installed.
 fn peer_available(test: &str) -> bool {
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let installed = peer_dir().join("node_modules/@fedify/fedify").is_dir();
-    if node && installed {
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ready = *INSTALLED.get_or_init(|| {
+        let have = |tool: &str| {
+            Command::new(tool)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !have("node") {
+            return false;
+        }
+        let modules = peer_dir().join("node_modules");
+        let installed =
+            || modules.join("@fedify/fedify").is_dir() && modules.join("@atproto/pds").is_dir();
+        if !installed() && have("npm") {
+            eprintln!("installing the fediverse peers: npm ci in tests/fediverse");
+            let _ = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(peer_dir())
+                .status();
+        }
+        installed()
+    });
+    if ready {
         return true;
     }
     let required = std::env::var("HALFTONE_TEST_FEDIVERSE").is_ok_and(|v| v == "required");
     assert!(
         !required,
-        "{test}: needs node and `npm ci` in tests/fediverse (HALFTONE_TEST_FEDIVERSE=required)"
+        "{test}: needs node, npm and `npm ci` in tests/fediverse (HALFTONE_TEST_FEDIVERSE=required)"
     );
     eprintln!("skipping {test}: no node or no tests/fediverse/node_modules");
     false
@@ -714,4 +734,273 @@ impl TestApp {
             .await
             .expect("setting");
     }
+}
+
+/// A shared page link shows its share card: `og:image` names a card made
+/// from the first panel with the comic's and the page's names, served as a
+/// 1200×630 JPEG cached for a year; after a rename the old card address
+/// leads to the new card.
+#[tokio::test]
+async fn pages_have_share_cards() {
+    let app = spawn_app_with(|_| {}).await;
+    crate::common::seed_pages(&app, 2, 0).await;
+    let page = app.page("/comic/p2").await;
+    let doc = crate::common::html(&page);
+    let og = crate::common::select_attr(&doc, "meta[property='og:image']", "content");
+    let card = og.first().expect("og:image").clone();
+    assert!(card.contains("/card/") && card.ends_with(".jpg"), "{card}");
+    assert_eq!(
+        crate::common::select_attr(&doc, "meta[property='og:image:width']", "content"),
+        vec!["1200".to_owned()]
+    );
+    // The page's ActivityPub note is linked for Mastodon's search.
+    assert_eq!(
+        crate::common::select_attr(
+            &doc,
+            "link[rel='alternate'][type='application/activity+json']",
+            "href"
+        )
+        .len(),
+        1
+    );
+    let path = card.trim_start_matches(&app.address).to_owned();
+    let response = app.get(&path).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert!(response.headers()["cache-control"]
+        .to_str()
+        .unwrap_or("")
+        .contains("immutable"));
+    let bytes = response.bytes().await.expect("card");
+    let image = image::load_from_memory(&bytes).expect("a JPEG");
+    assert_eq!((image.width(), image.height()), (1200, 630));
+    // Drawn once, then read back.
+    let again = app.get(&path).await.bytes().await.expect("card");
+    assert_eq!(bytes, again);
+
+    let id = page_id(&app, "p2").await;
+    app.exec("UPDATE pages SET title = 'Renamed' WHERE id = ?", &[id])
+        .await;
+    let moved = app.get(&path).await;
+    assert_eq!(moved.status(), 302);
+    let new_card = moved.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_ne!(new_card, path);
+    assert_eq!(app.get(&new_card).await.status(), 200);
+    assert_eq!(
+        app.get("/card/999999/0123456789abcdef0123.jpg")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/card/{id}/nothex.jpg")).await.status(),
+        404
+    );
+}
+
+/// Bluesky's own PDS (and PLC directory) from npm, on two ports.
+struct Pds {
+    _child: ChildGuard,
+    _dir: tempfile::TempDir,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Pds {
+    async fn start() -> Pds {
+        let ports = free_ports(2);
+        let dir = tempfile::tempdir().expect("pds dir");
+        let child = Command::new("node")
+            .arg(peer_dir().join("pds.mjs"))
+            .arg(ports[0].to_string())
+            .arg(ports[1].to_string())
+            .arg(dir.path())
+            .current_dir(peer_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the PDS");
+        let pds = Pds {
+            _child: ChildGuard(child),
+            _dir: dir,
+            base: format!("http://127.0.0.1:{}", ports[1]),
+            client: reqwest::Client::new(),
+        };
+        wait_until("the PDS listens", Duration::from_secs(60), || async {
+            pds.client
+                .get(format!("{}/xrpc/_health", pds.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        pds
+    }
+
+    async fn xrpc(&self, method: &str, body: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/xrpc/{method}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("xrpc");
+        let status = response.status();
+        let value: Value = response.json().await.expect("json");
+        assert!(status.is_success(), "{method}: {status} {value}");
+        value
+    }
+
+    async fn posts(&self, did: &str) -> Vec<Value> {
+        let value: Value = self
+            .client
+            .get(format!(
+                "{}/xrpc/com.atproto.repo.listRecords?repo={did}&collection=app.bsky.feed.post",
+                self.base
+            ))
+            .send()
+            .await
+            .expect("listRecords")
+            .json()
+            .await
+            .expect("json");
+        value["records"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// New pages are posted to the creator's Bluesky account with their image
+/// and alt text, once each (a post lost between "posted" and "marked done"
+/// is rewritten, not doubled), and the admin shows where they went; pages
+/// from before the account was set are not posted, and a wrong password is
+/// retried and shown.
+#[tokio::test]
+async fn new_pages_are_posted_to_bluesky_once_with_their_images() {
+    if !peer_available("bluesky") {
+        return;
+    }
+    let pds = Pds::start().await;
+    let account = pds
+        .xrpc(
+            "com.atproto.server.createAccount",
+            json!({ "email": "comic@example.com", "handle": "comic.test", "password": "app-pass-1234" }),
+        )
+        .await;
+    let did = account["did"].as_str().expect("did").to_owned();
+    let service: url::Url = pds.base.parse().expect("url");
+    let app = spawn_app_with(|c| {
+        c.fediverse.check_secs = 1;
+        c.fediverse.retry_min_secs = 1;
+        c.fediverse.retry_max_secs = 1;
+        c.crosspost.bluesky = Some(halftone::config::BlueskyConfig {
+            service,
+            identifier: "comic.test".to_owned(),
+            app_password: "app-pass-1234".to_owned().into(),
+        });
+    })
+    .await;
+    crate::common::seed_pages(&app, 2, 0).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    publish(&app, "kite", "The kite", "Heights").await;
+    wait_until(
+        "the page is on Bluesky",
+        Duration::from_secs(20),
+        || async { !pds.posts(&did).await.is_empty() },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let posts = pds.posts(&did).await;
+    assert_eq!(posts.len(), 1, "only the new page: {posts:?}");
+    let post = &posts[0]["value"];
+    let text = post["text"].as_str().unwrap_or("");
+    assert!(
+        text.contains("The kite") && text.contains("CW: Heights"),
+        "{text}"
+    );
+    let link = app.url("/comic/kite");
+    assert!(text.contains(&link));
+    assert_eq!(post["facets"][0]["features"][0]["uri"], link.as_str());
+    assert_eq!(post["labels"]["values"][0]["val"], "graphic-media");
+    let image = &post["embed"]["images"][0];
+    assert_eq!(image["alt"], "alt of The kite");
+    let cid = image["image"]["ref"]["$link"].as_str().expect("blob cid");
+    let blob = pds
+        .client
+        .get(format!(
+            "{}/xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}",
+            pds.base
+        ))
+        .send()
+        .await
+        .expect("getBlob")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert!(
+        image::load_from_memory(&blob).is_ok(),
+        "the uploaded image decodes"
+    );
+
+    // A node that died after posting, before marking the row: the retry
+    // rewrites the same post.
+    let uri: String = sqlx::query_scalar("SELECT remote_uri FROM crossposts WHERE status = 'done'")
+        .fetch_one(app.db.pool())
+        .await
+        .expect("posted row");
+    assert!(uri.starts_with(&format!("at://{did}/app.bsky.feed.post/")));
+    sqlx::query("UPDATE crossposts SET status = 'queued', remote_uri = '', next_at = 0")
+        .execute(app.db.pool())
+        .await
+        .expect("requeue");
+    wait_until("the retry is done", Duration::from_secs(15), || async {
+        count(
+            &app,
+            "SELECT COUNT(*) FROM crossposts WHERE status = ?",
+            "done",
+        )
+        .await
+            == 1
+    })
+    .await;
+    assert_eq!(pds.posts(&did).await.len(), 1, "still one post");
+
+    app.create_user("owner@example.com", Role::Owner).await;
+    let admin = app
+        .login("owner@example.com", PASSWORD)
+        .await
+        .expect("login");
+    let page = admin.page("/admin/fediverse").await;
+    assert!(
+        page.contains("https://bsky.app/profile/"),
+        "the admin links the post"
+    );
+
+    // A wrong password: retried, and the reason shown.
+    let other = app
+        .second_node_with(|c| {
+            if let Some(b) = c.crosspost.bluesky.as_mut() {
+                b.app_password = "wrong".to_owned().into();
+            }
+        })
+        .await;
+    app.stop().await;
+    app.state.fediverse.shutdown();
+    publish(&other, "rain", "Rain", "").await;
+    wait_until(
+        "the failure is recorded",
+        Duration::from_secs(20),
+        || async {
+            count(
+                &other,
+                "SELECT COUNT(*) FROM crossposts WHERE error LIKE ? AND status = 'queued'",
+                "%sign in%",
+            )
+            .await
+                == 1
+        },
+    )
+    .await;
+    assert_eq!(pds.posts(&did).await.len(), 1);
 }

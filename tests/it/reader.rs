@@ -49,8 +49,9 @@ async fn home_shows_the_latest_page_with_everything_readers_expect() {
     );
     assert!(!select_attr(&doc, ".comic-date time", "datetime")[0].is_empty());
     // Share cards and structured data.
+    // The share card (see `fediverse::pages_have_share_cards`).
     assert!(select_attr(&doc, "meta[property='og:image']", "content")[0]
-        .starts_with(&app.url("/media/")));
+        .starts_with(&app.url("/card/")));
     assert_eq!(
         select_attr(&doc, "meta[name='twitter:card']", "content"),
         vec!["summary_large_image"]
