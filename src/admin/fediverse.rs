@@ -21,6 +21,8 @@ struct Handle {
 struct FediverseTemplate {
     chrome: AdminChrome,
     enabled: bool,
+    /// Mastodon and most servers only talk to https sites.
+    https: bool,
     handles: Vec<Handle>,
     followers: Vec<store::Follower>,
     deliveries: Vec<(String, i64)>,
@@ -73,6 +75,7 @@ pub async fn show(
         &FediverseTemplate {
             chrome,
             enabled: state.config.fediverse.enabled,
+            https: state.config.public_url.scheme() == "https",
             handles,
             followers,
             deliveries: store::delivery_counts(db).await?,
