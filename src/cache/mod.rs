@@ -507,7 +507,7 @@ impl PageCache {
                 }
             }
             Err(AppError::NotFound) => {
-                if !self.dropped.get(&key).is_some_and(|at| at >= started_ms) {
+                if self.dropped.get(&key).is_none_or(|at| at < started_ms) {
                     self.missing.insert(key, (generation, entry::now_ms()));
                 }
                 Err(AppError::NotFound)

@@ -257,11 +257,13 @@ async fn follow(
     // same id) is accepted once.
     store::queue_activity(
         &mut tx,
-        &accept_id,
-        "Accept",
-        series.id.0,
-        None,
-        &accept.to_string(),
+        &store::NewActivity {
+            uri: &accept_id,
+            kind: "Accept",
+            series: series.id.0,
+            page: None,
+            body: &accept.to_string(),
+        },
         std::slice::from_ref(&remote.inbox),
         now,
     )

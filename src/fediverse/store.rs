@@ -146,16 +146,21 @@ pub fn delivery_inboxes(followers: &[Follower], blocked: &super::Blocklist) -> V
     inboxes
 }
 
+/// An activity to record.
+pub struct NewActivity<'a> {
+    pub uri: &'a str,
+    pub kind: &'a str,
+    pub series: i64,
+    pub page: Option<PageId>,
+    pub body: &'a str,
+}
+
 /// Records an activity and queues it for these inboxes, in the caller's
 /// transaction. `None` when an activity of this id exists already (sent
 /// once, never twice).
 pub async fn queue_activity(
     conn: &mut AnyConnection,
-    uri: &str,
-    kind: &str,
-    series: i64,
-    page: Option<PageId>,
-    body: &str,
+    activity: &NewActivity<'_>,
     inboxes: &[String],
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
@@ -163,11 +168,11 @@ pub async fn queue_activity(
         "{} INTO ap_activities (uri, kind, series_id, page_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         dialect::insert_ignore(Backend::of(conn))
     ))
-    .bind(uri)
-    .bind(kind)
-    .bind(series)
-    .bind(page.map(|p| p.0))
-    .bind(body)
+    .bind(activity.uri)
+    .bind(activity.kind)
+    .bind(activity.series)
+    .bind(activity.page.map(|p| p.0))
+    .bind(activity.body)
     .bind(now)
     .execute(&mut *conn)
     .await?;

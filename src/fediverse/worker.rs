@@ -21,6 +21,9 @@ use crate::startup::Services;
 const STALE_SECS: i64 = 120;
 const BATCH: i64 = 64;
 
+/// A claimed delivery with its activity (body, signing key id).
+type Claimed = (store::Due, Arc<(String, String)>);
+
 pub fn spawn(services: Services) {
     if !services.config.fediverse.enabled && services.config.crosspost.bluesky.is_none() {
         return;
@@ -155,11 +158,13 @@ pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<usize>
         let mut tx = db.begin_write().await?;
         store::queue_activity(
             &mut tx,
-            &uri,
-            kind,
-            series.id.0,
-            Some(page.id),
-            &activity.to_string(),
+            &store::NewActivity {
+                uri: &uri,
+                kind,
+                series: series.id.0,
+                page: Some(page.id),
+                body: &activity.to_string(),
+            },
             &inboxes,
             now,
         )
@@ -195,11 +200,13 @@ pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<usize>
         let mut tx = db.begin_write().await?;
         store::queue_activity(
             &mut tx,
-            &uri,
-            "Delete",
-            series.id.0,
-            Some(post.page_id),
-            &activity.to_string(),
+            &store::NewActivity {
+                uri: &uri,
+                kind: "Delete",
+                series: series.id.0,
+                page: Some(post.page_id),
+                body: &activity.to_string(),
+            },
             &inboxes,
             now,
         )
@@ -286,7 +293,7 @@ pub async fn deliver(services: &Services) -> anyhow::Result<()> {
         // One inbox's activities go in order (a Create before its Update),
         // one at a time; different servers are served concurrently. After
         // a failure the rest of that inbox's rows wait for the retry.
-        let mut by_inbox: Vec<(String, Vec<(store::Due, Arc<(String, String)>)>)> = Vec::new();
+        let mut by_inbox: Vec<(String, Vec<Claimed>)> = Vec::new();
         for (row, body) in work {
             match by_inbox.iter_mut().find(|(inbox, _)| *inbox == row.inbox) {
                 Some((_, rows)) => rows.push((row, body)),

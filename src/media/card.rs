@@ -173,9 +173,8 @@ fn draw(
             }
             let pixel = card.get_pixel_mut(px as u32, py as u32);
             let a = coverage.clamp(0.0, 1.0);
-            for i in 0..3 {
-                pixel.0[i] =
-                    (f32::from(pixel.0[i]) * (1.0 - a) + f32::from(color[i]) * a).round() as u8;
+            for (channel, ink) in pixel.0.iter_mut().zip(color) {
+                *channel = (f32::from(*channel) * (1.0 - a) + f32::from(ink) * a).round() as u8;
             }
         });
     }

@@ -242,7 +242,7 @@ fn render_frame(
     });
     meta.json_ld = Some(json_ld(site, page, &view));
 
-    Ok(state.templates.render(
+    state.templates.render(
         "reader/comic.html",
         &ComicTemplate {
             chrome: site.chrome(if is_home { "home" } else { "" }),
@@ -253,7 +253,7 @@ fn render_frame(
             comments: None,
             comments_slot: true,
         },
-    )?)
+    )
 }
 
 /// The admin's preview: the page as readers will see it once the newest
