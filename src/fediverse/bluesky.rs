@@ -45,8 +45,9 @@ pub struct Due {
 }
 
 /// Queues the pages gone live since the account was configured (one
-/// statement; the unique key keeps each page once).
-pub async fn queue_new(services: &Services) -> anyhow::Result<u64> {
+/// statement; the unique key keeps each page once). Returns when the next
+/// scheduled page goes live.
+pub async fn queue_new(services: &Services) -> anyhow::Result<Option<i64>> {
     let db = &services.db;
     let now = crate::db::now();
     crate::comics::settings::compare_and_set(db, SINCE, "", &now.to_string()).await?;
@@ -70,11 +71,18 @@ pub async fn queue_new(services: &Services) -> anyhow::Result<u64> {
     .execute(db)
     .await;
     match inserted {
-        Ok(done) => Ok(done.rows_affected()),
+        Ok(_) => {}
         // Another node queued the same page at the same moment.
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(0),
-        Err(e) => Err(e.into()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+        Err(e) => return Err(e.into()),
     }
+    let next: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(live_at) FROM pages WHERE status = 'published' AND live_at > ?",
+    )
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    Ok(next)
 }
 
 /// Posts what is due. Rows claimed over 10 minutes ago by a node that died

@@ -24,6 +24,27 @@ const BATCH: i64 = 64;
 /// A claimed delivery with its activity (body, signing key id).
 type Claimed = (store::Due, Arc<(String, String)>);
 
+/// When the published pages must be compared with what followers were
+/// told again: after a content change (any node), when a scheduled page
+/// goes live, when the lease moved here, and at least once a minute (a
+/// change made while events could not reach this node).
+#[derive(Debug, Default)]
+pub struct Pending {
+    dirty: bool,
+    next_live: Option<i64>,
+    last: Option<std::time::Instant>,
+}
+
+impl Pending {
+    fn due(&self, now: i64) -> bool {
+        self.dirty
+            || self.next_live.is_some_and(|t| t <= now)
+            || self
+                .last
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+    }
+}
+
 pub fn spawn(services: Services) {
     if !services.config.fediverse.enabled && services.config.crosspost.bluesky.is_none() {
         return;
@@ -34,27 +55,39 @@ pub fn spawn(services: Services) {
         let mut events = services.events.subscribe();
         let mut draining = services.draining.clone();
         let every = Duration::from_secs(services.config.fediverse.check_secs.max(1));
-        loop {
+        let mut pending = Pending::default();
+        'work: loop {
             if *stop.borrow() || *draining.borrow() {
                 break;
             }
-            if let Err(error) = pass(&services).await {
+            if let Err(error) = pass(&services, &mut pending).await {
                 tracing::warn!(
                     error = format!("{error:#}"),
                     "fediverse: sender trouble; trying again"
                 );
             }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = fediverse.wake.notified() => {}
-                event = events.recv() => match event {
-                    Ok(e) if e.topic == "content" || e.topic == super::TOPIC => {}
-                    Ok(_) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                },
-                _ = stop.changed() => {}
-                _ = draining.changed() => {}
+            // Wait for a reason to look again (other nodes' unrelated events,
+            // like editors' autosaves, are no reason).
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => break,
+                    _ = fediverse.wake.notified() => break,
+                    event = events.recv() => match event {
+                        Ok(e) if e.topic == "content" => {
+                            pending.dirty = true;
+                            break;
+                        }
+                        Ok(e) if e.topic == super::TOPIC => break,
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            pending.dirty = true;
+                            break;
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break 'work,
+                    },
+                    _ = stop.changed() => break,
+                    _ = draining.changed() => break,
+                }
             }
         }
         let _ = crate::leases::release(&services.db, super::LEASE, &services.node.id).await;
@@ -63,8 +96,8 @@ pub fn spawn(services: Services) {
 }
 
 /// One round, on the lease holder: the fediverse from its first follower
-/// on (reconcile, deliver), and the Bluesky account when one is set.
-pub async fn pass(services: &Services) -> anyhow::Result<()> {
+/// on (reconcile when due, deliver), and the Bluesky account when one is set.
+pub async fn pass(services: &Services, pending: &mut Pending) -> anyhow::Result<()> {
     let db = &services.db;
     let config = &services.config;
     let since = if config.fediverse.enabled {
@@ -78,14 +111,31 @@ pub async fn pass(services: &Services) -> anyhow::Result<()> {
     }
     let lease_ms = (config.fediverse.timeout_secs as i64 * 3 + 30) * 1000;
     if !crate::leases::acquire(db, super::LEASE, &services.node.id, lease_ms).await? {
+        // Another node sends; if the lease comes here, look afresh.
+        pending.last = None;
         return Ok(());
     }
+    let now = crate::db::now();
+    let look = pending.due(now);
+    if look {
+        pending.dirty = false;
+        pending.last = Some(std::time::Instant::now());
+        pending.next_live = None;
+    }
     if let Some(since) = since {
-        reconcile(services, since).await?;
+        if look {
+            pending.next_live = reconcile(services, since).await?;
+        }
         deliver(services).await?;
     }
     if let Some(account) = bluesky {
-        super::bluesky::queue_new(services).await?;
+        if look {
+            let next = super::bluesky::queue_new(services).await?;
+            pending.next_live = match (pending.next_live, next) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
         super::bluesky::post_due(services, account).await?;
     }
     Ok(())
@@ -93,7 +143,7 @@ pub async fn pass(services: &Services) -> anyhow::Result<()> {
 
 /// Compares what followers were told with the published pages and queues
 /// a Create, Update or Delete for each page that differs.
-pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<usize> {
+pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<Option<i64>> {
     let db = &services.db;
     let now = crate::db::now();
     let catalog = Catalog::load(db).await?;
@@ -111,9 +161,13 @@ pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<usize>
     let mut inboxes_of: HashMap<i64, Vec<String>> = HashMap::new();
     let mut sent = 0;
     let mut seen = std::collections::HashSet::new();
+    let mut next_live: Option<i64> = None;
     for entry in catalog.pages() {
         let page = &entry.page;
         if !page.visible_at(now) {
+            if let Some(t) = page.live_at.filter(|&t| t > now) {
+                next_live = Some(next_live.map_or(t, |n| n.min(t)));
+            }
             continue;
         }
         seen.insert(page.id);
@@ -228,7 +282,10 @@ pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<usize>
         );
         sent += 1;
     }
-    Ok(sent)
+    if sent > 0 {
+        tracing::debug!(sent, "fediverse: reconciled");
+    }
+    Ok(next_live)
 }
 
 async fn inboxes_for(

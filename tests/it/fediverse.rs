@@ -342,6 +342,31 @@ async fn a_fediverse_reader_follows_and_gets_pages_edits_deletions_and_is_heard(
     assert_eq!(peer.received_about("Create", &storm).await.len(), 1);
     assert_eq!(peer.received_about("Update", &storm).await.len(), 1);
 
+    // A scheduled page goes out when it goes live, with nothing else
+    // happening then (no event, no request).
+    let later = page(&app, "dawn", "Dawn", None, halftone::db::now() + 3);
+    app.write(
+        WriteAs {
+            series: None,
+            publish: true,
+            backfill: false,
+        },
+        vec![later],
+    )
+    .await;
+    let dawn = ids.note(halftone::comics::PageId(page_id(&app, "dawn").await));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        peer.received_about("Create", &dawn).await.is_empty(),
+        "not before its time"
+    );
+    wait_until(
+        "the scheduled page reached the reader",
+        Duration::from_secs(15),
+        || async { !peer.received_about("Create", &dawn).await.is_empty() },
+    )
+    .await;
+
     // A reply lands in the moderation queue; a like is counted.
     let reply = peer
         .control(
