@@ -148,6 +148,11 @@ pub struct FediverseConfig {
     pub allow_private_peers: bool,
     /// The largest activity an inbox accepts (bytes).
     pub inbox_max_bytes: usize,
+    /// Activities one network may post at once, then one per
+    /// `inbox_every_ms` (429 with Retry-After beyond: servers retry). Each
+    /// unknown key costs a fetch, so this bounds what strangers make us do.
+    pub inbox_burst: u32,
+    pub inbox_every_ms: u64,
     /// The largest remote document (actor, key) fetched (bytes).
     pub fetch_max_bytes: usize,
     /// Timeout of one fetch or delivery.
@@ -169,6 +174,8 @@ impl Default for FediverseConfig {
             enabled: true,
             allow_private_peers: false,
             inbox_max_bytes: 256 * 1024,
+            inbox_burst: 300,
+            inbox_every_ms: 50,
             fetch_max_bytes: 1024 * 1024,
             timeout_secs: 10,
             concurrency: 8,

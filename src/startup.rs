@@ -145,6 +145,8 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     /// Comments (and transcripts) per network (see `comments::policy`).
     pub comment_limiter: crate::comments::policy::Limiter,
+    /// Activities posted to our inboxes per network (see `[fediverse]`).
+    pub inbox_limiter: crate::net::NetworkLimit,
     /// Open editor websockets per session (capped).
     pub editor_sockets: crate::admin::ws::Sockets,
     /// Settings, series and menu, shared by every page.
@@ -304,6 +306,10 @@ impl Application {
             metrics_allowed,
             login_limiter: LoginLimiter::new(),
             comment_limiter: crate::comments::policy::Limiter::new(&config_for_node.comments),
+            inbox_limiter: crate::net::NetworkLimit::new(
+                config_for_node.fediverse.inbox_burst,
+                std::time::Duration::from_millis(config_for_node.fediverse.inbox_every_ms.max(1)),
+            ),
             editor_sockets: Default::default(),
             site_data: Default::default(),
             catalog: Default::default(),

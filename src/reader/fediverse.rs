@@ -348,6 +348,15 @@ async fn receive(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     enabled(&state)?;
+    if let Err(wait) = state
+        .inbox_limiter
+        .check(crate::net::client_key(state.client_ip(&req)))
+    {
+        return Err(AppError::TooManyRequests {
+            message: "too many activities from your network; try again later".to_owned(),
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
     let max = state.config.fediverse.inbox_max_bytes;
     if req
         .headers()

@@ -632,7 +632,12 @@ async fn deliveries_resume_after_a_restart_and_each_follower_gets_a_page_once() 
 /// stranger from making the server call its own network.
 #[tokio::test]
 async fn discovery_outbox_and_refusals() {
-    let app = spawn_app_with(|c| c.fediverse.inbox_max_bytes = 4096).await;
+    let app = spawn_app_with(|c| {
+        c.fediverse.inbox_max_bytes = 4096;
+        c.fediverse.inbox_burst = 3;
+        c.fediverse.inbox_every_ms = 600_000;
+    })
+    .await;
     crate::common::seed_pages(&app, 25, 0).await;
     let slug = primary_slug(&app).await;
     let ids = &app.state.fediverse.ids;
@@ -751,6 +756,16 @@ async fn discovery_outbox_and_refusals() {
         .await,
         0
     );
+    // A fourth post from the same network within the limit's window.
+    let limited = app
+        .client
+        .post(&inbox)
+        .body(unsigned.to_string())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
 }
 
 impl TestApp {
