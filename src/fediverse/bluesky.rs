@@ -316,6 +316,7 @@ async fn blob_bytes(
         return Ok((bytes.to_vec(), mime));
     }
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+        let _slot = crate::media::decode::DECODES.acquire();
         let mut image = image::load_from_memory(&bytes)?.to_rgb8();
         let mut quality = 85;
         loop {

@@ -70,6 +70,9 @@ pub async fn show(
             );
             let started = std::time::Instant::now();
             let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
+                // One decode per core, shared with uploads: a crawler asking
+                // for many new cards at once queues instead of filling memory.
+                let _slot = crate::media::decode::DECODES.acquire();
                 let bytes = card::render(&source, &title, &page_title, &accent)?;
                 crate::media::store::write_file(&file, &bytes)?;
                 Ok(bytes)
