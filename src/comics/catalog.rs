@@ -76,7 +76,43 @@ struct LabelRow {
     name: String,
 }
 
+/// Whose warning a page shows (see `Page::warning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningFrom {
+    Page,
+    Chapter,
+    Series,
+}
+
 impl Page {
+    /// The warning readers see before the page's images, wherever it is
+    /// shown (the page, its fediverse post, its Bluesky post): the first
+    /// non-blank text among the page's, its chapter's and its series', and
+    /// whether any of them asks for 18+.
+    pub fn warning<'a>(
+        &'a self,
+        series: Option<&'a super::Series>,
+    ) -> (Option<(&'a str, WarningFrom)>, bool) {
+        let adult = self.age_gate != 0
+            || self.chapter_gate.unwrap_or(0) != 0
+            || series.is_some_and(|s| s.age_gate != 0);
+        let text = [
+            (self.content_warning.as_str(), WarningFrom::Page),
+            (
+                self.chapter_warning.as_deref().unwrap_or(""),
+                WarningFrom::Chapter,
+            ),
+            (
+                series.map_or("", |s| s.content_warning.as_str()),
+                WarningFrom::Series,
+            ),
+        ]
+        .into_iter()
+        .find(|(text, _)| !text.trim().is_empty())
+        .map(|(text, from)| (text.trim(), from));
+        (text, adult)
+    }
+
     /// The visibility rule of `visible!`, for pages held in memory.
     pub fn visible_at(&self, now: i64) -> bool {
         self.status == "published" && self.live_at.is_some_and(|t| t <= now)

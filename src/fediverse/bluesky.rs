@@ -161,19 +161,8 @@ pub async fn post_due(services: &Services, account: &BlueskyConfig) -> anyhow::R
             Ok(uri) => ("done", now, uri, String::new()),
             Err(PostError::Refused(error)) => ("failed", now, String::new(), error),
             Err(PostError::Retry(error)) => {
-                let give_up = now - row.created_at > config.give_up_secs as i64;
-                let wait = crate::newsletter::sender::backoff(
-                    attempts as u32,
-                    config.retry_min_secs,
-                    config.retry_max_secs,
-                )
-                .as_secs() as i64;
-                (
-                    if give_up { "failed" } else { "queued" },
-                    now + wait,
-                    String::new(),
-                    error,
-                )
+                let (status, next_at) = super::retry_after(config, attempts, row.created_at, now);
+                (status, next_at, String::new(), error)
             }
         };
         if status == "done" {
@@ -299,8 +288,7 @@ async fn blob_bytes(
     services: &Services,
     page_image: &crate::comics::PageImage,
 ) -> Result<(Vec<u8>, &'static str), PostError> {
-    let picture = crate::media::view::Picture::new(&page_image.media, "", false);
-    let rel = picture.fallback.trim_start_matches("/media/").to_owned();
+    let rel = crate::media::view::fallback_file(&page_image.media);
     let bytes = services
         .media
         .get(&rel)
@@ -397,15 +385,8 @@ pub fn record(
     now: i64,
 ) -> Value {
     let page = &entry.page;
-    let warning = [
-        page.content_warning.as_str(),
-        page.chapter_warning.as_deref().unwrap_or(""),
-        series.content_warning.as_str(),
-    ]
-    .into_iter()
-    .map(str::trim)
-    .find(|t| !t.is_empty());
-    let gated = page.age_gate != 0 || page.chapter_gate.unwrap_or(0) != 0 || series.age_gate != 0;
+    let (warning, gated) = page.warning(Some(series));
+    let warning = warning.map(|(text, _)| text);
     let title: String = page.title.chars().take(180).collect();
     let mut text = String::new();
     if let Some(warning) = warning {

@@ -171,6 +171,26 @@ impl Blocklist {
     }
 }
 
+/// After a failure worth retrying (deliveries and Bluesky posts alike):
+/// `queued` again after the backoff, or `failed` once the row has been
+/// failing for longer than `give_up_secs`. Returns (status, next attempt).
+pub fn retry_after(
+    config: &crate::config::FediverseConfig,
+    attempts: i64,
+    created_at: i64,
+    now: i64,
+) -> (&'static str, i64) {
+    if now - created_at > config.give_up_secs as i64 {
+        return ("failed", now);
+    }
+    let wait = crate::newsletter::sender::backoff(
+        attempts.clamp(0, i64::from(u32::MAX)) as u32,
+        config.retry_min_secs,
+        config.retry_max_secs,
+    );
+    ("queued", now + wait.as_secs() as i64)
+}
+
 /// Since when pages are pushed, once someone follows.
 pub async fn since(db: &Db) -> Result<Option<i64>, sqlx::Error> {
     Ok(settings::load_map(db)

@@ -171,24 +171,6 @@ pub fn actor(site: &SiteData, series: &Series, urls: &Urls, ids: &Ids, public_pe
     value
 }
 
-/// The warning readers see before a page (its own, its chapter's, its
-/// series'), and whether it is for adults only.
-fn warning(page: &CatalogPage, series: &Series) -> (String, bool) {
-    let p = &page.page;
-    let text = [
-        p.content_warning.as_str(),
-        p.chapter_warning.as_deref().unwrap_or(""),
-        series.content_warning.as_str(),
-    ]
-    .into_iter()
-    .map(str::trim)
-    .find(|t| !t.is_empty())
-    .unwrap_or("")
-    .to_owned();
-    let gated = p.age_gate != 0 || p.chapter_gate.unwrap_or(0) != 0 || series.age_gate != 0;
-    (text, gated)
-}
-
 /// A page as a `Note`. `published` is when it went live.
 pub fn note(page: &CatalogPage, series: &Series, urls: &Urls, ids: &Ids, language: &str) -> Value {
     let p = &page.page;
@@ -238,7 +220,8 @@ pub fn note(page: &CatalogPage, series: &Series, urls: &Urls, ids: &Ids, languag
             })
         })
         .collect();
-    let (warning, gated) = warning(page, series);
+    let (warning, gated) = p.warning(Some(series));
+    let warning = warning.map_or(String::new(), |(text, _)| text.to_owned());
     let summary = match (warning.is_empty(), gated) {
         (false, true) => Value::from(format!("18+ · {warning}")),
         (false, false) => Value::from(warning),

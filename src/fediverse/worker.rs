@@ -209,22 +209,15 @@ pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<Option
             note,
             now,
         );
-        let mut tx = db.begin_write().await?;
-        store::queue_activity(
-            &mut tx,
-            &store::NewActivity {
-                uri: &uri,
-                kind,
-                series: series.id.0,
-                page: Some(page.id),
-                body: &activity.to_string(),
-            },
-            &inboxes,
-            now,
-        )
-        .await?;
-        store::set_post(&mut tx, page.id, series.id.0, &fingerprint, false, now).await?;
-        tx.commit().await?;
+        let body = activity.to_string();
+        let new = store::NewActivity {
+            uri: &uri,
+            kind,
+            series: series.id.0,
+            page: Some(page.id),
+            body: &body,
+        };
+        queue(db, &new, &inboxes, &fingerprint, false, now).await?;
         tracing::info!(
             page = page.id.0,
             kind,
@@ -251,30 +244,15 @@ pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<Option
             objects::tombstone(&note_id, now),
             now,
         );
-        let mut tx = db.begin_write().await?;
-        store::queue_activity(
-            &mut tx,
-            &store::NewActivity {
-                uri: &uri,
-                kind: "Delete",
-                series: series.id.0,
-                page: Some(post.page_id),
-                body: &activity.to_string(),
-            },
-            &inboxes,
-            now,
-        )
-        .await?;
-        store::set_post(
-            &mut tx,
-            post.page_id,
-            series.id.0,
-            &post.note_hash,
-            true,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        let body = activity.to_string();
+        let new = store::NewActivity {
+            uri: &uri,
+            kind: "Delete",
+            series: series.id.0,
+            page: Some(post.page_id),
+            body: &body,
+        };
+        queue(db, &new, &inboxes, &post.note_hash, true, now).await?;
         tracing::info!(
             page = post.page_id.0,
             inboxes = inboxes.len(),
@@ -286,6 +264,26 @@ pub async fn reconcile(services: &Services, since: i64) -> anyhow::Result<Option
         tracing::debug!(sent, "fediverse: reconciled");
     }
     Ok(next_live)
+}
+
+/// One change told to followers, in one transaction: the activity, its
+/// deliveries and what followers now know of the page.
+async fn queue(
+    db: &crate::db::Db,
+    activity: &store::NewActivity<'_>,
+    inboxes: &[String],
+    note_hash: &str,
+    deleted: bool,
+    now: i64,
+) -> anyhow::Result<()> {
+    let page = activity
+        .page
+        .ok_or_else(|| anyhow::anyhow!("a page activity without its page"))?;
+    let mut tx = db.begin_write().await?;
+    store::queue_activity(&mut tx, activity, inboxes, now).await?;
+    store::set_post(&mut tx, page, activity.series, note_hash, deleted, now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn inboxes_for(
@@ -393,14 +391,8 @@ pub async fn deliver(services: &Services) -> anyhow::Result<()> {
             let now = crate::db::now();
             let attempts = row.attempts + 1;
             let retry = |error: String| {
-                let give_up = now - row.created_at > config.give_up_secs as i64;
-                let wait = crate::newsletter::sender::backoff(
-                    attempts as u32,
-                    config.retry_min_secs,
-                    config.retry_max_secs,
-                )
-                .as_secs() as i64;
-                (if give_up { "failed" } else { "queued" }, now + wait, error)
+                let (status, next_at) = super::retry_after(config, attempts, row.created_at, now);
+                (status, next_at, error)
             };
             let Some(outcome) = outcome else {
                 // Held back behind an earlier activity to the same inbox.

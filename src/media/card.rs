@@ -100,10 +100,14 @@ pub fn render(
     Ok(out)
 }
 
-fn width(font: &FontRef<'_>, size: f32, text: &str) -> f32 {
+/// Each glyph of `text` with its caret position from 0 (kerning applied),
+/// and the width of the whole. Characters the font lacks (it is a Latin
+/// subset) are skipped.
+fn layout(font: &FontRef<'_>, size: f32, text: &str) -> (Vec<(ab_glyph::GlyphId, f32)>, f32) {
     let scaled = font.as_scaled(PxScale::from(size));
     let mut caret = 0.0;
     let mut previous = None;
+    let mut glyphs = Vec::with_capacity(text.len());
     for c in text.chars() {
         let id = font.glyph_id(c);
         if id.0 == 0 {
@@ -112,10 +116,15 @@ fn width(font: &FontRef<'_>, size: f32, text: &str) -> f32 {
         if let Some(p) = previous {
             caret += scaled.kern(p, id);
         }
+        glyphs.push((id, caret));
         caret += scaled.h_advance(id);
         previous = Some(id);
     }
-    caret
+    (glyphs, caret)
+}
+
+fn width(font: &FontRef<'_>, size: f32, text: &str) -> f32 {
+    layout(font, size, text).1
 }
 
 /// The text, cut with an ellipsis to fit `room` pixels.
@@ -137,7 +146,6 @@ fn fit(font: &FontRef<'_>, size: f32, text: &str, room: f32) -> String {
 }
 
 /// Draws `text` with its baseline at `y`, blending by glyph coverage.
-/// Characters the font lacks (it is a Latin subset) are skipped.
 fn draw(
     card: &mut RgbImage,
     font: &FontRef<'_>,
@@ -147,20 +155,8 @@ fn draw(
     text: &str,
     color: [u8; 3],
 ) {
-    let scaled = font.as_scaled(PxScale::from(size));
-    let mut caret = x;
-    let mut previous = None;
-    for c in text.chars() {
-        let id = font.glyph_id(c);
-        if id.0 == 0 {
-            continue;
-        }
-        if let Some(p) = previous {
-            caret += scaled.kern(p, id);
-        }
-        let glyph = id.with_scale_and_position(size, ab_glyph::point(caret, y));
-        caret += scaled.h_advance(id);
-        previous = Some(id);
+    for (id, offset) in layout(font, size, text).0 {
+        let glyph = id.with_scale_and_position(size, ab_glyph::point(x + offset, y));
         let Some(outline) = font.outline_glyph(glyph) else {
             continue;
         };

@@ -34,6 +34,21 @@ fn widths(media: &MediaRef) -> Vec<u32> {
         .collect()
 }
 
+/// The stored name (`ab/abcd…-1200.png`) of an image's fallback (JPEG or
+/// PNG, at most 1200 px wide): what share cards and Bluesky posts read.
+pub fn fallback_file(media: &MediaRef) -> String {
+    let widths = widths(media);
+    format!(
+        "{}/{}",
+        &media.hash[..2.min(media.hash.len())],
+        variants::fallback_name(
+            &media.hash,
+            variants::fallback_width(&widths),
+            &media.fallback_ext
+        )
+    )
+}
+
 impl Picture {
     pub fn new(media: &MediaRef, alt: &str, lazy: bool) -> Self {
         let widths = widths(media);

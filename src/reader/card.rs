@@ -55,8 +55,7 @@ pub async fn show(
     let bytes = match tokio::fs::read(&file).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            let picture = crate::media::view::Picture::new(&image.media, "", false);
-            let rel = picture.fallback.trim_start_matches("/media/").to_owned();
+            let rel = crate::media::view::fallback_file(&image.media);
             let source = state
                 .media
                 .get(&rel)

@@ -363,26 +363,20 @@ pub fn page_view(
 /// the first text among the page's, its chapter's and its series'; an age
 /// gate from any of them.
 pub fn warning_for(site: &Site, page: &Page) -> Option<WarningView> {
+    use crate::comics::catalog::WarningFrom;
     let series = site.series.iter().find(|s| s.id == page.series_id);
-    let adult = page.age_gate != 0
-        || page.chapter_gate.unwrap_or(0) != 0
-        || series.is_some_and(|s| s.age_gate != 0);
-    let texts = [
-        (page.content_warning.clone(), format!("page-{}", page.id.0)),
-        (
-            page.chapter_warning.clone().unwrap_or_default(),
-            format!("chapter-{}", page.chapter_id.map_or(0, |c| c.0)),
-        ),
-        (
-            series
-                .map(|s| s.content_warning.clone())
-                .unwrap_or_default(),
-            format!("series-{}", page.series_id.0),
-        ),
-    ];
-    let found = texts.into_iter().find(|(text, _)| !text.trim().is_empty());
+    let (found, adult) = page.warning(series);
     let (text, scope) = match (found, adult) {
-        (Some(found), _) => found,
+        (Some((text, from)), _) => (
+            text.to_owned(),
+            match from {
+                WarningFrom::Page => format!("page-{}", page.id.0),
+                WarningFrom::Chapter => {
+                    format!("chapter-{}", page.chapter_id.map_or(0, |c| c.0))
+                }
+                WarningFrom::Series => format!("series-{}", page.series_id.0),
+            },
+        ),
         (None, true) => (String::new(), String::new()),
         (None, false) => return None,
     };
